@@ -1,0 +1,150 @@
+package objstore
+
+import (
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// The error classes. Every error a driver returns for a known condition
+// wraps exactly one of them; test with errors.Is.
+var (
+	// ErrNotFound: the object does not exist.
+	ErrNotFound = errors.New("object not found")
+	// ErrBucketNotFound: the bucket or container does not exist. It is not
+	// ErrNotFound.
+	ErrBucketNotFound = errors.New("bucket not found")
+	// ErrExists: IfAbsent was set and the key exists.
+	ErrExists = errors.New("object already exists")
+	// ErrPrecondition: an IfMatch condition did not hold.
+	ErrPrecondition = errors.New("precondition failed")
+	// ErrNotModified: an IfNoneMatch condition matched.
+	ErrNotModified = errors.New("not modified")
+	// ErrInvalidArgument: a key, option or URL is not valid. Nothing was
+	// sent.
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrInvalidRange: a range starts past the end of the object.
+	ErrInvalidRange = errors.New("invalid range")
+	// ErrPermission: the credentials are valid but may not do this.
+	ErrPermission = errors.New("permission denied")
+	// ErrUnauthenticated: the credentials are missing, wrong or expired.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrUnsupported: the driver or its backend cannot do this.
+	ErrUnsupported = errors.New("unsupported")
+	// ErrThrottled: the service kept refusing for load after retries.
+	ErrThrottled = errors.New("throttled")
+)
+
+var errReaderClosed = errors.New("objstore: read from a closed Reader")
+
+// Error is the error every driver returns: who failed (Driver, Op, Key),
+// the contract class (Kind) and the underlying cause (Err), such as the
+// SDK's own error. errors.Is matches Kind, and errors.As reaches Err.
+type Error struct {
+	Driver string // the URL scheme: "mem", "s3", "azblob"
+	Op     string // the operation: "stat", "get", "put", "delete", "list", "copy", "open"
+	Key    string // the key as the caller gave it; empty for store-wide operations
+	Kind   error  // one of the Err values of this package, or nil when unknown
+	Err    error  // the cause; may be nil
+	Hint   string // what the caller can do about it; empty for the class's default
+}
+
+// Error reads like `s3 put "a/b": object already exists: <cause> (hint)`.
+// Secrets in the cause's text are redacted.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Driver)
+	if e.Op != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Op)
+	}
+	if e.Key != "" {
+		b.WriteByte(' ')
+		b.WriteString(strconv.Quote(e.Key))
+	}
+	b.WriteString(": ")
+	wrote := false
+	if e.Kind != nil {
+		b.WriteString(e.Kind.Error())
+		wrote = true
+	}
+	if e.Err != nil {
+		if wrote {
+			b.WriteString(": ")
+		}
+		b.WriteString(Redact(e.Err.Error()))
+		wrote = true
+	}
+	if !wrote {
+		b.WriteString("unknown error")
+	}
+	hint := e.Hint
+	if hint == "" {
+		hint = defaultHints[e.Kind]
+	}
+	if hint != "" {
+		b.WriteString(" (")
+		b.WriteString(hint)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Unwrap returns the class and the cause, so that errors.Is and errors.As
+// see both.
+func (e *Error) Unwrap() []error {
+	switch {
+	case e.Kind == nil && e.Err == nil:
+		return nil
+	case e.Kind == nil:
+		return []error{e.Err}
+	case e.Err == nil:
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+var defaultHints = map[error]string{
+	ErrBucketNotFound:  "check the bucket or container name in the URL, and that it was created",
+	ErrPermission:      "the credentials were accepted but lack permission for this operation",
+	ErrUnauthenticated: "check the credentials the driver resolved; see the driver's documentation for the variables it reads",
+	ErrThrottled:       "the service is overloaded; retry later or lower the request rate",
+}
+
+// InvalidArgument returns an ErrInvalidArgument error for driver, op and key
+// whose message is msg. Drivers use it for input they reject before sending
+// anything.
+func InvalidArgument(driver, op, key, msg string) *Error {
+	return &Error{Driver: driver, Op: op, Key: key, Kind: ErrInvalidArgument, Err: errors.New(msg)}
+}
+
+var secretPatterns = []*regexp.Regexp{
+	// Query parameters that carry signatures or tokens: SAS sig, SigV4
+	// presigned URLs, security tokens.
+	regexp.MustCompile(`(?i)((?:^|[?&;\s"'])(?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-ms-encryption-key|skoid|sktid|skt|ske|sks|skv)=)[^&\s"';]*`),
+	// Connection-string fields.
+	regexp.MustCompile(`(?i)((?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s"']*`),
+	// Authorization headers and bearer tokens.
+	regexp.MustCompile(`(?i)((?:authorization|x-amz-security-token|x-ms-copy-source-authorization)\s*[:=]\s*)[^\r\n"']*`),
+	regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*`),
+	// Userinfo in URLs.
+	regexp.MustCompile(`(://[^/@\s:]*:)[^/@\s]*(@)`),
+}
+
+// Redact returns s with signatures, account keys, tokens, authorization
+// headers and URL passwords replaced by "REDACTED". Errors and log records
+// pass through it.
+func Redact(s string) string {
+	for _, re := range secretPatterns {
+		if !re.MatchString(s) {
+			continue
+		}
+		if re.NumSubexp() == 2 {
+			s = re.ReplaceAllString(s, "${1}REDACTED${2}")
+		} else {
+			s = re.ReplaceAllString(s, "${1}REDACTED")
+		}
+	}
+	return s
+}

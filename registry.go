@@ -1,0 +1,150 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// OpenFunc opens a Store from a URL whose scheme it was registered for.
+type OpenFunc func(ctx context.Context, u *url.URL) (Store, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]OpenFunc{}
+)
+
+// Register makes a driver available to Open under scheme. Drivers call it
+// from their package's init function. It panics if scheme is empty, if open
+// is nil, or if scheme is already registered: all are programming errors.
+func Register(scheme string, open OpenFunc) {
+	if scheme == "" {
+		panic("objstore: Register with an empty scheme")
+	}
+	if open == nil {
+		panic("objstore: Register of scheme " + scheme + " with a nil OpenFunc")
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[scheme]; dup {
+		panic("objstore: Register called twice for scheme " + scheme)
+	}
+	registry[scheme] = open
+}
+
+// Schemes returns the registered schemes, sorted.
+func Schemes() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for s := range registry {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Open opens the Store that rawURL names, with the driver registered for
+// its scheme. An unknown scheme gets an error that lists the registered
+// ones; a malformed URL, an unknown query parameter or a secret in the URL
+// gets ErrInvalidArgument (rules U1 and U4).
+func Open(ctx context.Context, rawURL string) (Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Error repeats the URL, which may hold a secret: say only why.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, &Error{Driver: "objstore", Op: "open", Kind: ErrInvalidArgument,
+			Err: fmt.Errorf("malformed URL: %w", err), Hint: "a store URL looks like s3://bucket/prefix?region=us-east-1"}
+	}
+	if u.Scheme == "" {
+		return nil, &Error{Driver: "objstore", Op: "open", Kind: ErrInvalidArgument,
+			Err: errors.New("the URL has no scheme"), Hint: "registered schemes: " + strings.Join(Schemes(), ", ")}
+	}
+	registryMu.RLock()
+	open := registry[u.Scheme]
+	registryMu.RUnlock()
+	if open == nil {
+		return nil, &Error{Driver: "objstore", Op: "open", Kind: ErrInvalidArgument,
+			Err:  fmt.Errorf("no driver is registered for scheme %q", u.Scheme),
+			Hint: "registered schemes: " + strings.Join(Schemes(), ", ") + "; import a driver package, for example _ \"github.com/objstore-go/objstore/drivers/s3\""}
+	}
+	if u.User != nil {
+		return nil, &Error{Driver: u.Scheme, Op: "open", Kind: ErrInvalidArgument,
+			Err:  errors.New("the URL carries user information"),
+			Hint: "never put credentials in a store URL; see the driver's documentation for how it finds credentials"}
+	}
+	if u.Opaque != "" {
+		return nil, &Error{Driver: u.Scheme, Op: "open", Kind: ErrInvalidArgument,
+			Err: fmt.Errorf("the URL is opaque; write %s://name/prefix", u.Scheme)}
+	}
+	if u.Fragment != "" {
+		return nil, &Error{Driver: u.Scheme, Op: "open", Kind: ErrInvalidArgument,
+			Err: errors.New("the URL has a fragment (#...); a store URL has none")}
+	}
+	return open(ctx, u)
+}
+
+// secretParams are query parameter names that look like secrets. Drivers
+// never accept them (rule U4).
+var secretParams = []string{
+	"secret", "secret_key", "secret_access_key", "access_key", "access_key_id", "accesskey", "aws_secret_access_key",
+	"session_token", "token", "password", "key", "account_key", "accountkey", "sas", "sig", "signature",
+	"connection_string", "connectionstring", "sv", "se", "sp", "credentials",
+}
+
+// Query checks u's query parameters for a driver. Each parameter may appear
+// once, and only the names in allowed are accepted. A parameter that looks
+// like a secret gets an error that points to credentialHint (rule U4); an
+// unknown one gets an error naming it and the accepted ones (rule U1). The
+// values are returned by name.
+func Query(driver string, u *url.URL, allowed []string, credentialHint string) (map[string]string, error) {
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, InvalidArgument(driver, "open", "", "the URL's query is malformed; write name=value pairs joined by &")
+	}
+	out := make(map[string]string, len(q))
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		vals := q[name]
+		lower := strings.ToLower(name)
+		if slices.Contains(secretParams, lower) || strings.Contains(lower, "secret") || strings.Contains(lower, "password") {
+			return nil, &Error{Driver: driver, Op: "open", Kind: ErrInvalidArgument,
+				Err:  fmt.Errorf("the URL parameter %q looks like a secret; secrets never go in a store URL", name),
+				Hint: credentialHint}
+		}
+		if !slices.Contains(allowed, name) {
+			accepted := "none"
+			if len(allowed) > 0 {
+				accepted = strings.Join(allowed, ", ")
+			}
+			return nil, InvalidArgument(driver, "open", "", fmt.Sprintf("unknown URL parameter %q; %s accepts: %s", name, driver, accepted))
+		}
+		if len(vals) != 1 {
+			return nil, InvalidArgument(driver, "open", "", fmt.Sprintf("URL parameter %q is given %d times; give it once", name, len(vals)))
+		}
+		out[name] = vals[0]
+	}
+	return out, nil
+}
+
+// ParseBool reads a boolean URL parameter: "true", "false", "1" or "0".
+func ParseBool(driver, name, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, InvalidArgument(driver, "open", "", fmt.Sprintf("URL parameter %s=%q is not a boolean; use true or false", name, v))
+}

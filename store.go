@@ -1,0 +1,204 @@
+// Package objstore is one API for object storage: Amazon S3 and
+// S3-compatible servers, Azure Blob Storage, and an in-memory store for
+// tests. A driver is chosen at run time by URL scheme through [Open];
+// drivers register themselves from their package's init function, the way
+// database/sql drivers do.
+//
+// Every driver honours the same contract, written down rule by rule in
+// docs/SEMANTICS.md and checked by the conformance package.
+package objstore
+
+import (
+	"context"
+	"io"
+	"iter"
+	"time"
+)
+
+// Store is a flat namespace of objects addressed by key.
+//
+// A Store is safe for concurrent use. Every method that does I/O takes a
+// context first and returns promptly once it is cancelled. Errors are
+// classified: test them with errors.Is against ErrNotFound, ErrExists and
+// the other Err values in this package, and reach the SDK's own error with
+// errors.As.
+type Store interface {
+	// Stat returns the attributes of the object at key. A missing key gives
+	// ErrNotFound; a prefix that has children is not an object.
+	Stat(ctx context.Context, key string) (Attrs, error)
+
+	// Get opens the object at key for reading. The caller must Close the
+	// Reader. A nil opts reads the whole object.
+	Get(ctx context.Context, key string, opts *GetOptions) (*Reader, error)
+
+	// Put writes body to key atomically: readers see the old object or the
+	// new one, never part of either. An error or a cancelled context while
+	// body is read leaves the previous state untouched. A nil opts means
+	// the defaults.
+	Put(ctx context.Context, key string, body io.Reader, opts *PutOptions) (Attrs, error)
+
+	// Delete removes the object at key. Deleting a missing key returns nil.
+	Delete(ctx context.Context, key string) error
+
+	// List yields the objects (and, with a delimiter, the common prefixes)
+	// in byte order of key. An error is yielded once, as the last pair.
+	// Breaking out of the loop stops further requests.
+	List(ctx context.Context, opts *ListOptions) iter.Seq2[Entry, error]
+
+	// Copy copies the object at src to dst within the store.
+	Copy(ctx context.Context, dst, src string, opts *CopyOptions) (Attrs, error)
+
+	// Close releases the resources the Store holds. Calls after Close fail.
+	Close() error
+}
+
+// Attrs describes one object.
+type Attrs struct {
+	// Key is the object's key, relative to the store's URL prefix.
+	Key string
+	// Size is the object's length in bytes.
+	Size int64
+	// ETag identifies this version of the object. It is quoted, like an
+	// HTTP entity tag, and changes on every write.
+	ETag string
+	// ModTime is the server's time of the write.
+	ModTime time.Time
+	// ContentType is returned exactly as written; it defaults to
+	// application/octet-stream.
+	ContentType string
+	// Metadata holds user metadata, keys lowercase. It is nil when the
+	// object has none, and also in list results, which do not carry it.
+	Metadata map[string]string
+}
+
+// Range selects Length bytes starting at Offset. A negative Length reads to
+// the end of the object.
+type Range struct {
+	Offset, Length int64
+}
+
+// GetOptions adjusts Get. The zero value reads the whole object
+// unconditionally.
+type GetOptions struct {
+	// Range restricts the bytes served. See rule G3 in docs/SEMANTICS.md.
+	Range *Range
+	// IfMatch fails with ErrPrecondition unless the object's ETag matches.
+	// "*" matches any existing object.
+	IfMatch string
+	// IfNoneMatch fails with ErrNotModified when the object's ETag matches.
+	// "*" matches any existing object.
+	IfNoneMatch string
+}
+
+// PutOptions adjusts Put. The zero value writes unconditionally with the
+// default content type and no metadata.
+type PutOptions struct {
+	// ContentType is stored and returned verbatim. Empty means
+	// application/octet-stream.
+	ContentType string
+	// Metadata is user metadata. See rule M1 for the accepted keys and
+	// values.
+	Metadata map[string]string
+	// IfAbsent makes the put fail with ErrExists when the key exists.
+	IfAbsent bool
+	// IfMatch makes the put fail with ErrPrecondition unless the existing
+	// object's ETag matches. It cannot be combined with IfAbsent.
+	IfMatch string
+
+	// PartSize is the size of each part of a multipart upload, for drivers
+	// that have one. Zero picks the driver's default; drivers grow it when a
+	// body would otherwise need more parts than the service allows.
+	PartSize int64
+	// Concurrency is the number of parts uploaded at once. Zero picks the
+	// driver's default. Memory held by an upload is bounded by
+	// Concurrency × PartSize.
+	Concurrency int
+}
+
+// CopyOptions adjusts Copy.
+type CopyOptions struct {
+	// IfAbsent makes the copy fail with ErrExists when dst exists.
+	IfAbsent bool
+	// IfMatch makes the copy fail with ErrPrecondition unless src's ETag
+	// matches.
+	IfMatch string
+}
+
+// ListOptions adjusts List. The zero value lists every object, flat.
+type ListOptions struct {
+	// Prefix is a raw string prefix of the keys listed ("fo" matches
+	// "foo/x").
+	Prefix string
+	// Delimiter is "" (flat) or "/" (direct children plus common
+	// prefixes).
+	Delimiter string
+	// StartAfter lists only keys strictly greater than it. It need not
+	// exist.
+	StartAfter string
+	// PageSize is how many entries each request asks for. Zero means 1000;
+	// larger values are lowered to 1000.
+	PageSize int
+}
+
+// Entry is one result of List: an object, or with a delimiter a common
+// prefix.
+type Entry struct {
+	Attrs
+	// IsPrefix reports a common prefix. Key holds it, ending in the
+	// delimiter; the other attributes are zero.
+	IsPrefix bool
+}
+
+// Reader reads one object, or a range of it. It is returned by Store.Get and
+// must be closed.
+type Reader struct {
+	// Attrs are the whole object's attributes; Size is the full size even
+	// when a range is served.
+	Attrs Attrs
+	// Offset and Length are the bytes this reader serves.
+	Offset, Length int64
+
+	body io.ReadCloser
+	read int64
+}
+
+// NewReader is for drivers: it returns a Reader that serves body as the bytes
+// [offset, offset+length) of the object described by attrs. The Reader
+// checks that body yields exactly length bytes and reports a short body as
+// io.ErrUnexpectedEOF.
+func NewReader(body io.ReadCloser, attrs Attrs, offset, length int64) *Reader {
+	return &Reader{Attrs: attrs, Offset: offset, Length: length, body: body}
+}
+
+// Read reads the next bytes of the object.
+func (r *Reader) Read(p []byte) (int, error) {
+	if r.body == nil {
+		return 0, errReaderClosed
+	}
+	remaining := r.Length - r.read
+	if remaining <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > remaining {
+		p = p[:remaining]
+	}
+	n, err := r.body.Read(p)
+	r.read += int64(n)
+	if err == io.EOF && r.read < r.Length {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == nil && r.read == r.Length {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// Close releases the body. It is safe to call more than once.
+func (r *Reader) Close() error {
+	if r.body == nil {
+		return nil
+	}
+	err := r.body.Close()
+	r.body = nil
+	return err
+}
