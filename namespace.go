@@ -237,11 +237,21 @@ func checkListString(name, s string) string {
 	return ""
 }
 
+// checkETagArg accepts "", "*" or a quoted entity tag, as Attrs.ETag
+// returns it. An unquoted tag is rejected rather than guessed at: S3 would
+// match it and Azure would not.
 func checkETagArg(name, v string) string {
 	if v == "" || v == "*" {
 		return ""
 	}
-	return checkHeaderValue(name, v)
+	if msg := checkHeaderValue(name, v); msg != "" {
+		return msg
+	}
+	tag := strings.TrimPrefix(v, "W/")
+	if len(tag) < 2 || tag[0] != '"' || tag[len(tag)-1] != '"' || strings.Contains(tag[1:len(tag)-1], `"`) {
+		return fmt.Sprintf("%s is %q, which is not a quoted ETag; pass Attrs.ETag exactly as it was returned, or \"*\"", name, v)
+	}
+	return ""
 }
 
 func checkHeaderValue(name, v string) string {

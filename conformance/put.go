@@ -1,0 +1,342 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/objstore-go/objstore"
+)
+
+// M1: metadata keys come back lowercase, values exactly.
+func caseMetadata(c *C) {
+	in := map[string]string{"Color": "blue", "author_Name": "Ann Lee", "x1": "v=1; a,b", "big": strings.Repeat("v", 1000)}
+	want := map[string]string{"color": "blue", "author_name": "Ann Lee", "x1": "v=1; a,b", "big": strings.Repeat("v", 1000)}
+	a := c.put("m", []byte("m"), &objstore.PutOptions{Metadata: in})
+	if !maps.Equal(a.Metadata, want) {
+		c.Errorf("Put returned Metadata %q, want %q", a.Metadata, want)
+	}
+	if st := c.stat("m"); !maps.Equal(st.Metadata, want) {
+		c.Errorf("Stat returned Metadata %q, want %q", st.Metadata, want)
+	}
+	if _, r := c.read("m", nil); !maps.Equal(r.Attrs.Metadata, want) {
+		c.Errorf("Get returned Metadata %q, want %q", r.Attrs.Metadata, want)
+	}
+	// Exactly the limit is accepted.
+	full := map[string]string{"k": strings.Repeat("v", objstore.MaxMetadataSize-1)}
+	if st := c.put("full", nil, &objstore.PutOptions{Metadata: full}); !maps.Equal(st.Metadata, full) {
+		c.Errorf("metadata of exactly %d bytes did not round-trip", objstore.MaxMetadataSize)
+	}
+	if st := c.put("none", nil, nil); st.Metadata != nil {
+		c.Errorf("Put without metadata returned Metadata %q, want nil", st.Metadata)
+	}
+}
+
+// M1: invalid metadata is rejected, and nothing is written.
+func caseInvalidMetadata(c *C) {
+	bad := []map[string]string{
+		{"1abc": "v"}, {"_a": "v"}, {"a-b": "v"}, {"a.b": "v"}, {"": "v"}, {"caf\u00e9": "v"},
+		{"k": "caf\u00e9"}, {"k": "a\nb"}, {"k": "a\x7f"}, {"K": "1", "k": "2"},
+		{"k": strings.Repeat("v", objstore.MaxMetadataSize)},
+	}
+	for _, m := range bad {
+		_, err := c.s.Put(c.ctx, "bad", strings.NewReader("x"), &objstore.PutOptions{Metadata: m})
+		c.wantErr(err, objstore.ErrInvalidArgument, fmt.Sprintf("Put with metadata %.60q", m))
+	}
+	c.missing("bad")
+}
+
+// M2: ContentType is returned verbatim, defaults to
+// application/octet-stream, and is never sniffed.
+func caseContentType(c *C) {
+	for _, ct := range []string{"text/plain; charset=utf-8", "application/x.custom+json; v=2", "IMAGE/PNG"} {
+		a := c.put("ct", []byte("x"), &objstore.PutOptions{ContentType: ct})
+		st := c.stat("ct")
+		_, r := c.read("ct", nil)
+		if a.ContentType != ct || st.ContentType != ct || r.Attrs.ContentType != ct {
+			c.Errorf("ContentType %q came back as %q (Put), %q (Stat), %q (Get)", ct, a.ContentType, st.ContentType, r.Attrs.ContentType)
+		}
+	}
+	a := c.put("html", []byte("<!DOCTYPE html><html><body>hi</body></html>"), nil)
+	if st := c.stat("html"); a.ContentType != objstore.DefaultContentType || st.ContentType != objstore.DefaultContentType {
+		c.Errorf("an unset ContentType came back as %q (Put), %q (Stat), want %q", a.ContentType, st.ContentType, objstore.DefaultContentType)
+	}
+}
+
+// P1: a body that fails midway leaves the previous state.
+func caseFailedBody(c *C) {
+	old := c.put("k", []byte("old"), nil)
+	body := &failingReader{r: bytes.NewReader(gen(1, 10000)), n: 5000}
+	_, err := c.s.Put(c.ctx, "k", body, nil)
+	if err == nil {
+		c.Fatalf("Put with a failing body returned no error")
+	}
+	c.content("k", []byte("old"), old.ETag)
+
+	_, err = c.s.Put(c.ctx, "new", &failingReader{r: bytes.NewReader(gen(1, 10000)), n: 5000}, nil)
+	if err == nil {
+		c.Fatalf("Put with a failing body returned no error")
+	}
+	c.missing("new")
+}
+
+// P1: a context cancelled while the body is read leaves the previous state.
+func caseCancelledBody(c *C) {
+	old := c.put("k", []byte("old"), nil)
+	for _, key := range []string{"k", "new"} {
+		ctx, cancel := context.WithCancel(c.ctx)
+		body := &cancellingReader{r: bytes.NewReader(gen(2, 100000)), n: 50000, cancel: cancel}
+		_, err := c.s.Put(ctx, key, body, nil)
+		cancel()
+		c.wantErr(err, context.Canceled, fmt.Sprintf("Put(%q) cancelled midway", key))
+	}
+	c.content("k", []byte("old"), old.ETag)
+	c.missing("new")
+}
+
+// P1: while a key is overwritten, readers see one whole object or the
+// other.
+func caseAtomicReaders(c *C) {
+	a := bytes.Repeat([]byte{'a'}, 64<<10)
+	b := bytes.Repeat([]byte{'b'}, 96<<10)
+	c.put("k", a, nil)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for reads := 0; ; reads++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			r, err := c.s.Get(c.ctx, "k", nil)
+			if err != nil {
+				c.Errorf("Get during overwrites: %v", err)
+				return
+			}
+			var buf bytes.Buffer
+			_, err = buf.ReadFrom(r)
+			r.Close()
+			got := buf.Bytes()
+			if err != nil || !(bytes.Equal(got, a) || bytes.Equal(got, b)) || int64(len(got)) != r.Attrs.Size {
+				c.Errorf("a reader during overwrites saw %d bytes (Size %d, err %v), neither whole object", len(got), r.Attrs.Size, err)
+				return
+			}
+		}
+	}()
+	for i := range 20 {
+		data := a
+		if i%2 == 0 {
+			data = b
+		}
+		if _, err := c.s.Put(c.ctx, "k", bytes.NewReader(data), nil); err != nil {
+			c.Errorf("overwrite %d: %v", i, err)
+			break
+		}
+	}
+	close(done)
+	wg.Wait()
+}
+
+// P2: Put returns the attributes Stat returns.
+func casePutAttrs(c *C) {
+	start := time.Now()
+	a := c.put("k", []byte("hello"), &objstore.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"a": "b"}})
+	elapsed := time.Since(start)
+	c.validETag("Put", a.ETag)
+	if a.Key != "k" || a.Size != 5 || a.ModTime.IsZero() || a.ContentType != "text/plain" || !maps.Equal(a.Metadata, map[string]string{"a": "b"}) {
+		c.Errorf("Put returned %+v", a)
+	}
+	st := c.stat("k")
+	if st.Size != a.Size || st.ETag != a.ETag || st.ContentType != a.ContentType || !maps.Equal(st.Metadata, a.Metadata) {
+		c.Errorf("Stat returned %+v, Put returned %+v", st, a)
+	}
+	// S3 does not return the stored time from a PUT; drivers take the
+	// response's Date, which may differ from Last-Modified by the time the
+	// request took, rounded to whole seconds.
+	if !within(st.ModTime, a.ModTime, elapsed+time.Second) {
+		c.Errorf("Stat's ModTime %v is not within %v of Put's %v", st.ModTime, elapsed+time.Second, a.ModTime)
+	}
+	if !within(st.ModTime, time.Now(), 10*time.Minute) {
+		c.Errorf("ModTime %v is far from this machine's clock", st.ModTime)
+	}
+}
+
+// P3: an overwrite with different content changes the ETag.
+func caseOverwriteETag(c *C) {
+	a := c.put("k", []byte("one"), nil)
+	b := c.put("k", []byte("two"), nil)
+	if a.ETag == b.ETag {
+		c.Errorf("overwriting changed nothing in the ETag %s", a.ETag)
+	}
+	if st := c.stat("k"); st.ETag != b.ETag {
+		c.Errorf("Stat's ETag %s, want the last Put's %s", st.ETag, b.ETag)
+	}
+}
+
+// P4: IfAbsent on an existing key fails and changes nothing.
+func caseIfAbsent(c *C) {
+	a := c.put("k", []byte("first"), &objstore.PutOptions{IfAbsent: true})
+	_, err := c.s.Put(c.ctx, "k", strings.NewReader("second"), &objstore.PutOptions{IfAbsent: true})
+	c.wantErr(err, objstore.ErrExists, "Put IfAbsent over an existing key")
+	c.content("k", []byte("first"), a.ETag)
+	created, err := objstore.PutIfAbsent(c.ctx, c.s, "k", strings.NewReader("third"), nil)
+	if err != nil || created {
+		c.Errorf("PutIfAbsent over an existing key = %v, %v; want false, nil", created, err)
+	}
+	created, err = objstore.PutIfAbsent(c.ctx, c.s, "k2", strings.NewReader("new"), nil)
+	if err != nil || !created {
+		c.Errorf("PutIfAbsent of a new key = %v, %v; want true, nil", created, err)
+	}
+}
+
+// P4: of N concurrent IfAbsent puts to one key, exactly one wins.
+func caseIfAbsentRace(c *C) {
+	n := c.r.h.Racers
+	errs := make([]error, n)
+	attrs := make([]objstore.Attrs, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			attrs[i], errs[i] = c.s.Put(c.ctx, "k", strings.NewReader(fmt.Sprint("racer ", i)), &objstore.PutOptions{IfAbsent: true})
+		})
+	}
+	wg.Wait()
+	c.oneWinner(errs, objstore.ErrExists, func(w int) { c.content("k", []byte(fmt.Sprint("racer ", w)), attrs[w].ETag) })
+}
+
+// oneWinner checks that exactly one of errs is nil and the rest are lose.
+func (c *C) oneWinner(errs []error, lose error, check func(winner int)) {
+	c.Helper()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			c.Fatalf("racers %d and %d both won", winner, i)
+		case err == nil:
+			winner = i
+		default:
+			c.wantErr(err, lose, fmt.Sprintf("racer %d", i))
+		}
+	}
+	if winner < 0 {
+		c.Fatalf("no racer won")
+	}
+	check(winner)
+}
+
+// P5: IfMatch succeeds on the current ETag only.
+func caseIfMatch(c *C) {
+	a := c.put("k", []byte("one"), nil)
+	b, err := c.s.Put(c.ctx, "k", strings.NewReader("two"), &objstore.PutOptions{IfMatch: a.ETag})
+	c.ok(err, "Put IfMatch the current ETag")
+	_, err = c.s.Put(c.ctx, "k", strings.NewReader("three"), &objstore.PutOptions{IfMatch: a.ETag})
+	c.wantErr(err, objstore.ErrPrecondition, "Put IfMatch a stale ETag")
+	c.content("k", []byte("two"), b.ETag)
+	_, err = c.s.Put(c.ctx, "missing", strings.NewReader("x"), &objstore.PutOptions{IfMatch: a.ETag})
+	c.wantErr(err, objstore.ErrPrecondition, "Put IfMatch on a missing key")
+	c.missing("missing")
+	_, err = c.s.Put(c.ctx, "k", strings.NewReader("x"), &objstore.PutOptions{IfMatch: b.ETag, IfAbsent: true})
+	c.wantErr(err, objstore.ErrInvalidArgument, "Put with IfAbsent and IfMatch")
+	_, err = c.s.Put(c.ctx, "k", strings.NewReader("x"), &objstore.PutOptions{IfMatch: strings.Trim(b.ETag, `"`)})
+	c.wantErr(err, objstore.ErrInvalidArgument, "Put IfMatch an unquoted ETag")
+	c.content("k", []byte("two"), b.ETag)
+}
+
+// P5: of N concurrent puts IfMatch the same ETag, exactly one wins: the
+// check and the write are one step.
+func caseIfMatchRace(c *C) {
+	base := c.put("k", []byte("base"), nil)
+	n := c.r.h.Racers
+	errs := make([]error, n)
+	attrs := make([]objstore.Attrs, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			attrs[i], errs[i] = c.s.Put(c.ctx, "k", strings.NewReader(fmt.Sprint("racer ", i)), &objstore.PutOptions{IfMatch: base.ETag})
+		})
+	}
+	wg.Wait()
+	c.oneWinner(errs, objstore.ErrPrecondition, func(w int) { c.content("k", []byte(fmt.Sprint("racer ", w)), attrs[w].ETag) })
+}
+
+// P6: zero-byte objects work everywhere.
+func caseZeroByte(c *C) {
+	a := c.put("empty", nil, nil)
+	if a.Size != 0 {
+		c.Errorf("Put of zero bytes returned Size %d", a.Size)
+	}
+	c.validETag("Put of zero bytes", a.ETag)
+	if st := c.stat("empty"); st.Size != 0 || st.ETag != a.ETag {
+		c.Errorf("Stat of a zero-byte object: %+v", st)
+	}
+	c.content("empty", nil, a.ETag)
+	created, err := objstore.PutIfAbsent(c.ctx, c.s, "empty2", bytes.NewReader(nil), nil)
+	if err != nil || !created {
+		c.Errorf("PutIfAbsent of zero bytes = %v, %v", created, err)
+	}
+	_, err = c.s.Put(c.ctx, "empty2", nil, &objstore.PutOptions{IfAbsent: true})
+	c.wantErr(err, objstore.ErrExists, "Put IfAbsent of zero bytes over a zero-byte object")
+}
+
+// P7: P1 to P5 hold for bodies above the multipart threshold, streamed
+// with no known size.
+func caseLarge(c *C) {
+	for _, n := range c.r.h.LargeSizes {
+		key := fmt.Sprintf("large-%d", n)
+		opts := c.r.h.LargePut
+		a, err := c.s.Put(c.ctx, key, genReader(10, n), &opts)
+		c.ok(err, fmt.Sprintf("Put of %d bytes", n))
+		if a.Size != n {
+			c.Errorf("Put of %d bytes returned Size %d", n, a.Size)
+		}
+		c.validETag("large Put", a.ETag)
+		st := c.stat(key)
+		if st.Size != n || st.ETag != a.ETag {
+			c.Errorf("Stat after a large Put: Size %d ETag %s, want %d %s", st.Size, st.ETag, n, a.ETag)
+		}
+		c.sameStream(key, 10, n)
+
+		// A range from the middle.
+		mid := n / 2
+		got, r := c.read(key, &objstore.GetOptions{Range: &objstore.Range{Offset: mid, Length: 1 << 20}})
+		if want := genRange(10, n, mid, 1<<20); !bytes.Equal(got, want) || r.Offset != mid {
+			c.Errorf("a 1 MiB range at %d of a large object differs", mid)
+		}
+
+		ifAbsent := opts
+		ifAbsent.IfAbsent = true
+		_, err = c.s.Put(c.ctx, key, genReader(11, n), &ifAbsent)
+		c.wantErr(err, objstore.ErrExists, "large Put IfAbsent over an existing key")
+
+		stale := opts
+		stale.IfMatch = `"objstore-stale-etag"`
+		_, err = c.s.Put(c.ctx, key, genReader(12, n), &stale)
+		c.wantErr(err, objstore.ErrPrecondition, "large Put IfMatch a stale ETag")
+		if st := c.stat(key); st.ETag != a.ETag {
+			c.Errorf("a failed conditional large Put changed the ETag from %s to %s", a.ETag, st.ETag)
+		}
+		c.sameStream(key, 10, n)
+
+		match := opts
+		match.IfMatch = a.ETag
+		b, err := c.s.Put(c.ctx, key, genReader(13, n), &match)
+		c.ok(err, "large Put IfMatch the current ETag")
+		c.sameStream(key, 13, n)
+
+		_, err = c.s.Put(c.ctx, key, &failingReader{r: genReader(14, n), n: n - 1<<20}, &opts)
+		if err == nil {
+			c.Errorf("a large Put whose body failed returned no error")
+		}
+		if st := c.stat(key); st.ETag != b.ETag {
+			c.Errorf("a failed large Put changed the ETag from %s to %s", b.ETag, st.ETag)
+		}
+		c.ok(c.s.Delete(c.ctx, key), "Delete")
+	}
+}
