@@ -42,6 +42,10 @@ func caseBadURLs(c *C) {
 	if c.wantErr(err, objstore.ErrInvalidArgument, "Open with an unknown parameter") && !strings.Contains(err.Error(), "objstore_bogus") {
 		c.Errorf("the error for an unknown parameter does not name it: %v", err)
 	}
+	_, err = objstore.Open(c.ctx, u.Scheme+"://user:CANARY-pw-42@"+u.Host)
+	if c.wantErr(err, objstore.ErrInvalidArgument, "Open of a URL with a password") && strings.Contains(err.Error(), "CANARY-pw-42") {
+		c.Errorf("the error repeats the URL's password: %v", err)
+	}
 	bad := *u
 	bad.Path = "/a//b"
 	_, err = objstore.Open(c.ctx, bad.String())

@@ -354,7 +354,9 @@ func (b *bucket) page(prefix, delim, from string, n int) (page []objstore.Entry,
 		b.mu.RUnlock()
 		b.mu.Lock()
 		if b.sorted == nil {
-			b.sorted = slices.Sorted(maps.Keys(b.objects))
+			// Never nil, even for an empty bucket: nil means stale.
+			b.sorted = slices.AppendSeq(make([]string, 0, len(b.objects)), maps.Keys(b.objects))
+			slices.Sort(b.sorted)
 		}
 		b.mu.Unlock()
 		b.mu.RLock()
