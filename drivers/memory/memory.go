@@ -195,7 +195,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objst
 	if fault != nil {
 		body = &faultReader{r: body, n: fault.AfterBytes, err: s.fail("put", key, fault.Err, errInjected)}
 	}
-	data, err := io.ReadAll(&ctxReader{ctx: ctx, r: body})
+	data, err := readBody(ctx, body)
 	if err != nil {
 		return objstore.Attrs{}, s.fail("put", key, nil, err)
 	}
@@ -290,6 +290,33 @@ func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOp
 func (s *Store) Close() error {
 	s.closed.Store(true)
 	return nil
+}
+
+// readBody reads body to its end, failing once ctx is done. A body that
+// knows its length (bytes.Reader, strings.Reader, bytes.Buffer) is read
+// into one exact allocation.
+func readBody(ctx context.Context, body io.Reader) ([]byte, error) {
+	r := &ctxReader{ctx: ctx, r: body}
+	l, ok := body.(interface{ Len() int })
+	if !ok {
+		return io.ReadAll(r)
+	}
+	// One byte more than announced, so that a body longer than its Len
+	// is still read in full by the ReadAll below.
+	data := make([]byte, 0, l.Len()+1)
+	for {
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		switch {
+		case err == io.EOF:
+			return data, nil
+		case err != nil:
+			return nil, err
+		case len(data) == cap(data):
+			rest, err := io.ReadAll(r)
+			return append(data, rest...), err
+		}
+	}
 }
 
 // ctxReader fails a body read once ctx is done.
