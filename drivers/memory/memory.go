@@ -294,27 +294,35 @@ func (s *Store) Close() error {
 
 // readBody reads body to its end, failing once ctx is done. A body that
 // knows its length (bytes.Reader, strings.Reader, bytes.Buffer) is read
-// into one exact allocation.
+// into one exact allocation, so a stored object costs its size and no
+// more.
 func readBody(ctx context.Context, body io.Reader) ([]byte, error) {
 	r := &ctxReader{ctx: ctx, r: body}
 	l, ok := body.(interface{ Len() int })
 	if !ok {
 		return io.ReadAll(r)
 	}
-	// One byte more than announced, so that a body longer than its Len
-	// is still read in full by the ReadAll below.
-	data := make([]byte, 0, l.Len()+1)
+	data := make([]byte, l.Len())
+	n, err := io.ReadFull(r, data)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return data[:n], nil // shorter than announced
+	case err != nil:
+		return nil, err
+	}
+	// Longer than announced? Read on, rather than truncate.
+	var probe [1]byte
 	for {
-		n, err := r.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		switch {
-		case err == io.EOF:
-			return data, nil
-		case err != nil:
-			return nil, err
-		case len(data) == cap(data):
+		m, err := r.Read(probe[:])
+		if m > 0 {
 			rest, err := io.ReadAll(r)
-			return append(data, rest...), err
+			return append(append(data, probe[0]), rest...), err
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 }

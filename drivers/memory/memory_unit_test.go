@@ -107,3 +107,25 @@ func TestClose(t *testing.T) {
 		t.Fatalf("closing one handle removed the named store's objects: %v", err)
 	}
 }
+
+// lyingLen announces a length that is not the body's.
+type lyingLen struct {
+	io.Reader
+	n int
+}
+
+func (l lyingLen) Len() int { return l.n }
+
+func TestPutReadsTheWholeBodyWhateverLenSays(t *testing.T) {
+	ctx := t.Context()
+	s := memory.New()
+	for _, n := range []int{0, 3, 11, 100} {
+		if _, err := s.Put(ctx, "k", lyingLen{strings.NewReader("hello world"), n}, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := objstore.ReadAll(ctx, s, "k")
+		if string(got) != "hello world" || err != nil {
+			t.Errorf("a body announcing %d bytes was stored as %q, %v", n, got, err)
+		}
+	}
+}
