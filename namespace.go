@@ -9,10 +9,14 @@ import (
 
 // Limits shared by every driver. See rules K1 and M1 in docs/SEMANTICS.md.
 const (
-	MaxKeyLen          = 1024 // bytes, including the store's URL prefix
-	MaxMetadataSize    = 2048 // bytes of keys plus values
-	DefaultPageSize    = 1000
-	DefaultContentType = "application/octet-stream"
+	MaxKeyLen       = 1024 // bytes, including the store's URL prefix
+	MaxSegmentLen   = 255  // bytes between slashes: MinIO stores each segment as a file name
+	MaxMetadataSize = 2048 // bytes of keys plus values, each key counted with MetadataKeyOverhead
+	// MetadataKeyOverhead is what each metadata key adds to the count: the
+	// length of "x-amz-meta-", which MinIO counts as part of the key.
+	MetadataKeyOverhead = len("x-amz-meta-")
+	DefaultPageSize     = 1000
+	DefaultContentType  = "application/octet-stream"
 )
 
 // Namespace is the validator every driver shares. It maps the keys a caller
@@ -200,7 +204,7 @@ func checkKey(key string, prefixLen int) string {
 		return "the key contains a backslash, which Azure rewrites to \"/\"; use \"/\" instead"
 	}
 	if r, ok := controlRune(key); ok {
-		return fmt.Sprintf("the key contains the control character %U", r)
+		return fmt.Sprintf("the key contains the control character or noncharacter %U", r)
 	}
 	for seg := range strings.SplitSeq(key, "/") {
 		switch seg {
@@ -209,13 +213,21 @@ func checkKey(key string, prefixLen int) string {
 		case ".", "..":
 			return fmt.Sprintf("the key has a %q segment, which some backends resolve away", seg)
 		}
+		if strings.HasSuffix(seg, ".") {
+			return fmt.Sprintf("the key has the segment %q, which ends in a dot; Azure strips trailing dots from segments", seg)
+		}
+		if len(seg) > MaxSegmentLen {
+			return fmt.Sprintf("the key has a %d-byte segment between slashes; the limit is %d, because MinIO stores each segment as a file name", len(seg), MaxSegmentLen)
+		}
 	}
 	return ""
 }
 
+// controlRune finds a control character, or a Unicode noncharacter
+// (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF), which Azure cannot list.
 func controlRune(s string) (rune, bool) {
 	for _, r := range s {
-		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) || (r >= 0xfdd0 && r <= 0xfdef) || r&0xfffe == 0xfffe {
 			return r, true
 		}
 	}
@@ -288,10 +300,10 @@ func CheckMetadata(m map[string]string) string {
 		if v[0] == ' ' || v[len(v)-1] == ' ' {
 			return fmt.Sprintf("metadata %q has a value that starts or ends with a space, which HTTP trims; trim it first", k)
 		}
-		total += len(k) + len(v)
+		total += MetadataKeyOverhead + len(k) + len(v)
 	}
 	if total > MaxMetadataSize {
-		return fmt.Sprintf("metadata keys and values total %d bytes; the limit is %d", total, MaxMetadataSize)
+		return fmt.Sprintf("metadata takes %d bytes, counting %d per key for its x-amz-meta- header prefix; the limit is %d", total, MetadataKeyOverhead, MaxMetadataSize)
 	}
 	return ""
 }

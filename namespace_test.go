@@ -10,8 +10,8 @@ import (
 )
 
 func TestCheckKey(t *testing.T) {
-	valid := []string{"a", "a/b", "with space", "é", "a/..b", "x.", strings.Repeat("k", 1024), "%2F", "emoji-\U0001F600"}
-	invalid := []string{"", "/a", "a/", "a//b", ".", "..", "a/./b", "a/..", `a\b`, "a\x00", "a\x1fb", "a\x7f", "a\u0080", "\xff", strings.Repeat("k", 1025)}
+	valid := []string{"a", "a/b", "with space", "é", "a/..b", "x.y", "\ufffd", strings.Repeat("k", 255), strings.Repeat(strings.Repeat("k", 255)+"/", 3) + strings.Repeat("k", 254) + "/k", "%2F", "emoji-\U0001F600"}
+	invalid := []string{"x.", "a./b", "a/...", "a\uffff", "a\U0001fffe", "a\ufdd0", "", "/a", "a/", "a//b", ".", "..", "a/./b", "a/..", `a\b`, "a\x00", "a\x1fb", "a\x7f", "a\u0080", "\xff", strings.Repeat("k", 256), "a/" + strings.Repeat("k", 256) + "/b", strings.Repeat(strings.Repeat("k", 255)+"/", 4) + "kkkkk"}
 	for _, k := range valid {
 		if msg := objstore.CheckKey(k); msg != "" {
 			t.Errorf("CheckKey(%.30q) = %q, want valid", k, msg)
@@ -29,10 +29,11 @@ func TestNamespacePrefixCountsTowardTheLimit(t *testing.T) {
 	if err != nil || ns.Prefix != "p/q/" {
 		t.Fatalf("NewNamespace = %+v, %v", ns, err)
 	}
-	if full, err := ns.Key("put", strings.Repeat("k", 1020)); err != nil || full != "p/q/"+strings.Repeat("k", 1020) {
+	long := strings.Repeat(strings.Repeat("k", 254)+"/", 3) + strings.Repeat("k", 255) // 1020 bytes
+	if full, err := ns.Key("put", long); err != nil || full != "p/q/"+long {
 		t.Errorf("a key that fills the limit with the prefix: %v", err)
 	}
-	if _, err := ns.Key("put", strings.Repeat("k", 1021)); !errors.Is(err, objstore.ErrInvalidArgument) {
+	if _, err := ns.Key("put", long+"/k"); !errors.Is(err, objstore.ErrInvalidArgument) {
 		t.Errorf("a key over the limit with the prefix: %v", err)
 	}
 	if got := ns.Rel("p/q/a/b"); got != "a/b" {
@@ -41,8 +42,8 @@ func TestNamespacePrefixCountsTowardTheLimit(t *testing.T) {
 }
 
 func TestCheckMetadata(t *testing.T) {
-	ok := []map[string]string{nil, {"a": "b"}, {"Content_Lang": "en US", "x9": "!~"}, {"k": strings.Repeat("v", 2047)}}
-	bad := []map[string]string{{"9a": "v"}, {"a-b": "v"}, {"a": ""}, {"a": " v"}, {"a": "v "}, {"a": "é"}, {"A": "1", "a": "2"}, {"k": strings.Repeat("v", 2048)}}
+	ok := []map[string]string{nil, {"a": "b"}, {"Content_Lang": "en US", "x9": "!~"}, {"k": strings.Repeat("v", 2048-11-1)}}
+	bad := []map[string]string{{"9a": "v"}, {"a-b": "v"}, {"a": ""}, {"a": " v"}, {"a": "v "}, {"a": "é"}, {"A": "1", "a": "2"}, {"k": strings.Repeat("v", 2048-11)}, {"a": "1", "b": strings.Repeat("v", 2048-2*11-2)}}
 	for _, m := range ok {
 		if msg := objstore.CheckMetadata(m); msg != "" {
 			t.Errorf("CheckMetadata(%.40q) = %q", m, msg)

@@ -11,8 +11,24 @@ import (
 
 var invalidKeys = []string{
 	"", "/a", "a/", "a//b", ".", "..", "./a", "a/./b", "a/../b", "a/..",
-	`a\b`, "a\x00b", "a\nb", "a\tb", "a\x7fb", "a\u0085b", "a\xffb",
-	strings.Repeat("k", objstore.MaxKeyLen+1),
+	`a\b`, "a\x00b", "a\nb", "a\tb", "a\x7fb", "a\u0085b", "a\xffb", "a\uffffb", "dot./x", "dot.",
+	strings.Repeat("k", objstore.MaxSegmentLen+1),
+	longTail(objstore.MaxKeyLen + 1),
+}
+
+// longTail returns a valid key of n bytes made of the longest segments
+// allowed.
+func longTail(n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		seg := min(objstore.MaxSegmentLen, n-b.Len())
+		if b.Len() > 0 {
+			b.WriteByte('/')
+			seg = min(objstore.MaxSegmentLen, n-b.Len())
+		}
+		b.WriteString(strings.Repeat("k", seg))
+	}
+	return b.String()
 }
 
 // K1: every operation rejects every invalid key.
@@ -101,8 +117,8 @@ func caseMaxLengthKey(c *C) {
 	c.ok(err, "opening the store's root")
 	defer root.Close()
 	stem := c.dir + "max/"
-	n := objstore.MaxKeyLen - c.r.base - len(stem)
-	key := stem + strings.Repeat("k", n)
+	tail := longTail(objstore.MaxKeyLen - c.r.base - len(stem))
+	key := stem + tail
 	if _, err := root.Put(c.ctx, key, strings.NewReader("max"), nil); err != nil {
 		c.ok(err, fmt.Sprintf("Put of a %d-byte key", objstore.MaxKeyLen))
 	}
@@ -113,7 +129,7 @@ func caseMaxLengthKey(c *C) {
 	}
 	entries, err := c.list(objstore.ListOptions{}, 10)
 	c.ok(err, "List")
-	if len(entries) != 1 || entries[0].Key != "max/"+strings.Repeat("k", n) {
+	if len(entries) != 1 || entries[0].Key != "max/"+tail {
 		c.Errorf("List returned %d entries, want the one longest key", len(entries))
 	}
 	_, err = root.Put(c.ctx, key+"k", strings.NewReader("x"), nil)
