@@ -1,0 +1,468 @@
+// Package azure is the objstore driver for Azure Blob Storage, registered
+// as azblob://. It is built on the azblob SDK and authenticates with an
+// account key, a connection string, a SAS or Entra ID (azidentity).
+//
+// Open a store with [objstore.Open] (import this package for its side
+// effect), with [Open] for extra [Options], or with [New] around an
+// *azblob.Client you built:
+//
+//	azblob://container/prefix?account=myaccount&credential=PROD
+//
+// # Credentials
+//
+// Secrets never go in the URL. credential=NAME names environment
+// variables, tried in this order, the first one set being used:
+//
+//   - AZSTORE_<NAME>_KEY: a base64 account key, for shared-key signing
+//     (account= is needed with it);
+//   - AZSTORE_<NAME>_CONNECTION_STRING: AccountName with AccountKey, or
+//     SharedAccessSignature; BlobEndpoint is honoured, and
+//     UseDevelopmentStorage=true means Azurite's defaults;
+//   - AZSTORE_<NAME>_SAS: a SAS query (sv=...&sig=...) appended to every
+//     request.
+//
+// NAME is letters, digits and "_", and is upper-cased: credential=prod
+// reads AZSTORE_PROD_KEY. Without credential=, the driver uses
+// azidentity.DefaultAzureCredential (environment, workload identity,
+// managed identity, Azure CLI), which needs an https endpoint. Errors name
+// the variables looked at, never their values.
+//
+// # Writes
+//
+// A body up to the block size (8 MiB unless PutOptions.PartSize or
+// block_size= says otherwise) is sent as one Put Blob. A larger one is
+// staged as blocks with Put Block, Concurrency at a time, and committed
+// with Put Block List; memory is bounded by Concurrency × block size.
+// Azure allows 50,000 blocks of at most 4000 MiB: for a body whose size is
+// known (it has a Len method) the block size is raised to fit from the
+// start; for a stream of unknown size it doubles every 5,000 blocks (8 MiB
+// blocks reach about 38 TiB), and memory with it. A body past the limit
+// fails with ErrUnsupported and commits nothing. Block IDs are 16 bytes, 8
+// random per upload and 8 of block number, base64-encoded.
+// Conditions (IfAbsent as If-None-Match: *, IfMatch as If-Match) are
+// sent on the Put Blob or on the Put Block List, so the check and the
+// write are one atomic step on the server. An upload whose body fails or
+// whose context is cancelled never commits its block list: the object
+// keeps its previous content, and Azure garbage-collects the uncommitted
+// blocks (after a week, or at the blob's next commit). Azure keeps one
+// set of uncommitted blocks per blob, so when two staged uploads to the
+// same key overlap, the first to commit discards the other's blocks and
+// the other fails: with ErrExists or ErrPrecondition if it carried a
+// condition, else with an error that says another upload won. The object
+// is always one whole body.
+//
+// # Copy
+//
+// Copy either streams the source through the client into a new block
+// blob, with the same bounded memory as Put, or asks the service to copy
+// (Copy Blob) and polls until the copy is done; see [CopyStrategy].
+//
+// # Transport
+//
+// A store opened from a URL uses its own HTTP transport: idle pooled
+// connections are dropped after 30 s, TCP keepalive is 30 s, dialling is
+// bounded by 10 s and each read of a response body by 30 s, so a stalled
+// connection fails in seconds. See [NewTransport] and the Options fields
+// to change them.
+//
+// The driver writes nothing to stdout and logs nothing.
+package azure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/objstore-go/objstore"
+)
+
+// Azure's limits for block blobs.
+const (
+	maxBlocks      = 50_000
+	maxBlockSize   = 4000 << 20 // bytes in one Put Block
+	maxConcurrency = 64
+)
+
+// The defaults of Options.
+const (
+	DefaultBlockSize   = 8 << 20
+	DefaultConcurrency = 4
+)
+
+// CopyStrategy chooses how Store.Copy copies.
+type CopyStrategy int
+
+const (
+	// CopyAuto asks the service to copy, and streams through the client
+	// when the service refuses (for instance because the credential cannot
+	// authorize the source). A refusal is remembered for the store's life.
+	CopyAuto CopyStrategy = iota
+	// CopyStream downloads the source, pinned to its ETag, and uploads it
+	// as blocks as it arrives. It works with any credential that can read
+	// and write, is atomic like Put, and uses Concurrency × block size of
+	// memory whatever the size.
+	CopyStream
+	// CopyServer uses Copy Blob only, and fails when the service refuses.
+	// With an account key the source is authorized by a SAS valid for one
+	// hour; with a SAS credential, by that SAS. A server-side copy that is
+	// still pending when the context is cancelled is aborted, which
+	// leaves a zero-length destination (Azure's behaviour); a stream copy
+	// leaves the destination untouched instead.
+	CopyServer
+)
+
+func (c CopyStrategy) String() string {
+	switch c {
+	case CopyAuto:
+		return "auto"
+	case CopyStream:
+		return "stream"
+	case CopyServer:
+		return "server"
+	}
+	return fmt.Sprintf("CopyStrategy(%d)", int(c))
+}
+
+func parseCopyStrategy(v string) (CopyStrategy, error) {
+	for _, c := range []CopyStrategy{CopyAuto, CopyStream, CopyServer} {
+		if v == c.String() {
+			return c, nil
+		}
+	}
+	return 0, invalid(fmt.Sprintf("URL parameter %s=%q is not a copy strategy; use auto, stream or server", paramCopy, v))
+}
+
+// Options adjusts a store. A nil *Options, and every zero field, means
+// the default. URL parameters override the fields they name.
+type Options struct {
+	// Prefix is the key prefix of a store made by New, like the path of an
+	// azblob:// URL. Open ignores it and uses the URL's path.
+	Prefix string
+
+	// Copy chooses how Copy works. The zero value is CopyAuto.
+	Copy CopyStrategy
+	// BlockSize is the size of the blocks of an upload, and the largest
+	// body sent as a single Put Blob. PutOptions.PartSize overrides it per
+	// call. Zero means DefaultBlockSize; at most 4000 MiB.
+	BlockSize int64
+	// Concurrency is the number of blocks uploaded at once.
+	// PutOptions.Concurrency overrides it per call. Zero means
+	// DefaultConcurrency; at most 64.
+	Concurrency int
+
+	// The transport's timeouts; see the Default values. They apply to a
+	// store that builds its own client (Open, objstore.Open) and to
+	// NewTransport, not to New. A negative ReadTimeout disables the read
+	// timeout.
+	ConnectTimeout  time.Duration
+	KeepAlive       time.Duration
+	IdleConnTimeout time.Duration
+	ReadTimeout     time.Duration
+
+	// Retry configures the SDK's retry policy for a store that builds its
+	// own client. The zero value is azcore's default: 3 retries with
+	// exponential backoff, for 408, 429, 500, 502, 503 and 504.
+	Retry policy.RetryOptions
+}
+
+func (o *Options) withDefaults() Options {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	if out.BlockSize == 0 {
+		out.BlockSize = DefaultBlockSize
+	}
+	if out.Concurrency == 0 {
+		out.Concurrency = DefaultConcurrency
+	}
+	if out.ConnectTimeout == 0 {
+		out.ConnectTimeout = DefaultConnectTimeout
+	}
+	if out.KeepAlive == 0 {
+		out.KeepAlive = DefaultKeepAlive
+	}
+	if out.IdleConnTimeout == 0 {
+		out.IdleConnTimeout = DefaultIdleConnTimeout
+	}
+	if out.ReadTimeout == 0 {
+		out.ReadTimeout = DefaultReadTimeout
+	}
+	return out
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.BlockSize < 0 || o.BlockSize > maxBlockSize:
+		return invalid(fmt.Sprintf("Options.BlockSize is %d; it is 1 byte to 4000 MiB, or 0 for the default", o.BlockSize))
+	case o.Concurrency < 0 || o.Concurrency > maxConcurrency:
+		return invalid(fmt.Sprintf("Options.Concurrency is %d; it is 1 to %d, or 0 for the default", o.Concurrency, maxConcurrency))
+	case o.Copy < CopyAuto || o.Copy > CopyServer:
+		return invalid(fmt.Sprintf("Options.Copy is %v; use CopyAuto, CopyStream or CopyServer", o.Copy))
+	}
+	return nil
+}
+
+// Store is an objstore.Store on one Azure Blob container. It is safe for
+// concurrent use.
+type Store struct {
+	ns        objstore.Namespace
+	container string
+	client    *azblob.Client
+	cc        *container.Client
+	opts      Options
+	key       *azblob.SharedKeyCredential // signs copy-source SAS; nil unless opened with an account key
+	sas       *sasPolicy                  // the SAS credential, for copy sources; nil otherwise
+	transport *transport                  // nil for New
+	source    string                      // where the credential came from, for hints
+
+	closed            atomic.Bool
+	serverCopyRefused atomic.Bool // CopyAuto: the service refused Copy Blob once
+	noStartFrom       atomic.Bool // the service rejected startFrom once
+}
+
+var _ objstore.Store = (*Store)(nil)
+
+// New returns a store on container, sending requests through client. The
+// client's own pipeline (credential, transport, retries) is used as is;
+// build it with ClientOptions.Transport set to NewTransport(opts) to get
+// the driver's timeouts. opts.Prefix, if set, is the key prefix. A bad
+// container name, prefix or option gives ErrInvalidArgument. No request is
+// sent.
+func New(client *azblob.Client, containerName string, opts *Options) (*Store, error) {
+	if client == nil {
+		return nil, invalid("New needs an *azblob.Client; it is nil")
+	}
+	o := opts.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkContainerName(containerName); err != nil {
+		return nil, err
+	}
+	ns, err := objstore.NewNamespace(Scheme, &url.URL{Path: o.Prefix})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{
+		ns:        ns,
+		container: containerName,
+		client:    client,
+		cc:        client.ServiceClient().NewContainerClient(containerName),
+		opts:      o,
+		source:    "the *azblob.Client given to azure.New",
+	}, nil
+}
+
+// newFromConfig builds the client for a resolved credential.
+func newFromConfig(cfg *clientConfig, containerName string, ns objstore.Namespace, o Options) (*Store, error) {
+	t := newTransport(o)
+	co := &azblob.ClientOptions{ClientOptions: policy.ClientOptions{
+		Transport: t,
+		Retry:     o.Retry,
+		Telemetry: policy.TelemetryOptions{ApplicationID: "objstore"},
+	}}
+	var (
+		client *azblob.Client
+		sasP   *sasPolicy
+		err    error
+	)
+	switch cfg.kind {
+	case credSharedKey:
+		client, err = azblob.NewClientWithSharedKeyCredential(cfg.serviceURL, cfg.key, co)
+	case credSAS:
+		sasP = &sasPolicy{query: cfg.sas}
+		co.PerCallPolicies = append(co.PerCallPolicies, sasP)
+		client, err = azblob.NewClientWithNoCredential(cfg.serviceURL, co)
+	default:
+		var cred *azidentity.DefaultAzureCredential
+		cred, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{
+			ClientOptions: policy.ClientOptions{Transport: t, Retry: o.Retry},
+		})
+		if err != nil {
+			return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrUnauthenticated, Err: err,
+				Hint: "DefaultAzureCredential could not be set up; set credential=NAME to use a key, connection string or SAS instead"}
+		}
+		client, err = azblob.NewClient(cfg.serviceURL, cred, co)
+	}
+	if err != nil {
+		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument, Err: err}
+	}
+	return &Store{
+		ns:        ns,
+		container: containerName,
+		client:    client,
+		cc:        client.ServiceClient().NewContainerClient(containerName),
+		opts:      o,
+		key:       cfg.key,
+		sas:       sasP,
+		transport: t,
+		source:    cfg.source,
+	}, nil
+}
+
+// Client returns the azblob client the store sends requests through.
+func (s *Store) Client() *azblob.Client { return s.client }
+
+// ContainerClient returns the client of the store's container.
+func (s *Store) ContainerClient() *container.Client { return s.cc }
+
+// String describes the store without its credential:
+// azblob://container/prefix/.
+func (s *Store) String() string { return Scheme + "://" + s.container + "/" + s.ns.Prefix }
+
+// GoString is String: %#v prints no credential either.
+func (s *Store) GoString() string { return s.String() }
+
+// Format prints String for every verb, so that no verb reaches the
+// credential inside the client.
+func (s *Store) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
+
+// Close makes later calls fail and releases idle connections. Readers
+// already open keep working until they are closed.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	if s.transport != nil {
+		s.transport.closeIdle()
+	}
+	return nil
+}
+
+// begin checks what every operation checks before its first request.
+func (s *Store) begin(ctx context.Context, op, key string) error {
+	if err := ctx.Err(); err != nil {
+		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: err}
+	}
+	if s.closed.Load() {
+		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: errClosed}
+	}
+	return nil
+}
+
+func (s *Store) blob(full string) *blockblob.Client { return s.cc.NewBlockBlobClient(full) }
+
+// Stat returns the attributes of the object at key with one Get Blob
+// Properties request. A missing key gives ErrNotFound, a missing
+// container ErrBucketNotFound.
+func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
+	full, err := s.ns.Stat(key)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	if err := s.begin(ctx, "stat", key); err != nil {
+		return objstore.Attrs{}, err
+	}
+	p, err := s.blob(full).GetProperties(ctx, nil)
+	if err != nil {
+		return objstore.Attrs{}, s.fail("stat", key, err, condNone)
+	}
+	return propsAttrs(key, p), nil
+}
+
+// Delete removes the object at key, and its snapshots. Deleting a missing
+// key returns nil; a missing container gives ErrBucketNotFound.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	full, err := s.ns.Delete(key)
+	if err != nil {
+		return err
+	}
+	if err := s.begin(ctx, "delete", key); err != nil {
+		return err
+	}
+	_, err = s.blob(full).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: toPtr(blob.DeleteSnapshotsOptionTypeInclude)})
+	if err != nil {
+		if e := s.fail("delete", key, err, condNone); !errors.Is(e, objstore.ErrNotFound) {
+			return e
+		}
+	}
+	return nil
+}
+
+func propsAttrs(key string, p blob.GetPropertiesResponse) objstore.Attrs {
+	return objstore.Attrs{
+		Key:         key,
+		Size:        deref(p.ContentLength),
+		ETag:        etagString(p.ETag),
+		ModTime:     timeOf(p.LastModified),
+		ContentType: objstore.ContentTypeOrDefault(deref(p.ContentType)),
+		Metadata:    metadataOut(p.Metadata),
+	}
+}
+
+// etagString returns an ETag quoted, the way HTTP headers carry it. List
+// results carry it bare.
+func etagString(e *azcore.ETag) string {
+	if e == nil || *e == "" {
+		return ""
+	}
+	return quoteETag(string(*e))
+}
+
+func quoteETag(s string) string {
+	if strings.HasPrefix(s, `"`) || strings.HasPrefix(s, `W/"`) {
+		return s
+	}
+	return `"` + s + `"`
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// metadataOut lowercases the keys Azure returns (HTTP canonicalizes them),
+// and returns nil for none.
+func metadataOut(m map[string]*string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = deref(v)
+	}
+	return out
+}
+
+// metadataIn returns the metadata to send, keys lowercased.
+func metadataIn(m map[string]string) map[string]*string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]*string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = toPtr(v)
+	}
+	return out
+}
+
+func toPtr[T any](v T) *T { return &v }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func cloneMetadata(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
+}

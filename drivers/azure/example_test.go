@@ -1,0 +1,63 @@
+package azure_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/drivers/azure"
+)
+
+// Open a store by URL. The account key comes from AZSTORE_PROD_KEY, named
+// by credential=prod; the URL holds no secret.
+func Example() {
+	ctx := context.Background()
+	s, err := objstore.Open(ctx, "azblob://backups/db?account=myaccount&credential=prod")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	a, err := s.Put(ctx, "2024/dump.sql", strings.NewReader("..."), &objstore.PutOptions{IfAbsent: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(a.ETag)
+}
+
+// Build the store around an azblob client, here authenticated with
+// DefaultAzureCredential and using the driver's transport.
+func ExampleNew() {
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := azblob.NewClient("https://myaccount.blob.core.windows.net/", cred, &azblob.ClientOptions{
+		ClientOptions: policy.ClientOptions{Transport: azure.NewTransport(nil)},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := azure.New(client, "backups", &azure.Options{Prefix: "db/", Copy: azure.CopyStream})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	fmt.Println(s)
+}
+
+// Open with options the URL cannot carry, such as a shorter read timeout.
+func ExampleOpen() {
+	s, err := azure.Open(context.Background(), "azblob://backups?account=myaccount&credential=prod&copy=server", &azure.Options{
+		ReadTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+}

@@ -1,0 +1,301 @@
+package azure_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/drivers/azure"
+)
+
+// faultProxy sits between the driver and the real server and injects one
+// kind of fault: a body that stalls, a refused or a pending Copy Blob. The
+// rest passes through unchanged.
+type faultProxy struct {
+	srv *httptest.Server
+
+	mu           sync.Mutex
+	stallSuffix  string // GETs of a blob whose path ends so stall after 1000 bytes
+	refuseCopy   bool   // answer Copy Blob with 403 CannotVerifyCopySource
+	pendingCopy  bool   // report Copy Blob as pending
+	pendingPolls int    // report the copy pending in this many more Get Blob Properties
+	copies       int    // Copy Blob requests seen
+	aborts       int    // Abort Copy Blob requests seen
+}
+
+// newFaultProxy returns a proxy to the backend's endpoint and the endpoint
+// to give the driver instead.
+func newFaultProxy(t *testing.T, b backend) (*faultProxy, string) {
+	t.Helper()
+	target, err := url.Parse(b.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{}
+	release := make(chan struct{})
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.Out.URL.Scheme, r.Out.URL.Host = target.Scheme, target.Host
+			r.Out.Host = target.Host
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			req := resp.Request
+			switch {
+			case req.Method == http.MethodHead && p.pendingPolls > 0 && resp.Header.Get("x-ms-copy-id") != "":
+				p.pendingPolls--
+				resp.Header.Set("x-ms-copy-status", "pending")
+			}
+			return nil
+		},
+	}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		stall := p.stallSuffix != "" && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, p.stallSuffix)
+		isCopy := r.Method == http.MethodPut && r.Header.Get("x-ms-copy-source") != ""
+		isAbort := r.Method == http.MethodPut && r.URL.Query().Get("comp") == "copy" && r.URL.Query().Get("copyid") != ""
+		if isCopy {
+			p.copies++
+		}
+		if isAbort {
+			p.aborts++
+		}
+		refuse := isCopy && p.refuseCopy
+		pending := isCopy && p.pendingCopy
+		p.mu.Unlock()
+		switch {
+		case pending:
+			p.startPending(t, b, w, r)
+		case refuse:
+			w.Header().Set("x-ms-error-code", "CannotVerifyCopySource")
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><Error><Code>CannotVerifyCopySource</Code><Message>This request is not authorized to perform this operation.</Message></Error>`)
+		case isAbort:
+			w.WriteHeader(http.StatusNoContent)
+		case stall:
+			rec := &stallWriter{ResponseWriter: w, left: 1000, release: release, done: r.Context().Done()}
+			rp.ServeHTTP(rec, r)
+		default:
+			rp.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(func() { close(release); p.srv.Close() })
+	return p, p.srv.URL + target.Path
+}
+
+// startPending performs the Copy Blob of r itself, with the account key
+// and the source read from the server directly (a copy source that names
+// the proxy would be another account to the server), and answers that the
+// copy is pending.
+func (p *faultProxy) startPending(t *testing.T, b backend, w http.ResponseWriter, r *http.Request) {
+	srcURL, err := url.Parse(r.Header.Get("x-ms-copy-source"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	target, _ := url.Parse(b.endpoint)
+	srcURL.Scheme, srcURL.Host = target.Scheme, target.Host
+	prefix := target.Path + "/" + b.container + "/"
+	name := strings.TrimPrefix(r.URL.Path, prefix)
+	o := &blob.StartCopyFromURLOptions{}
+	if v := r.Header.Get("x-ms-source-if-match"); v != "" {
+		o.SourceModifiedAccessConditions = &blob.SourceModifiedAccessConditions{SourceIfMatch: to.Ptr(azcore.ETag(v))}
+	}
+	if v := r.Header.Get("If-None-Match"); v != "" {
+		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: to.Ptr(azcore.ETag(v))}}
+	}
+	resp, err := b.client(t).ServiceClient().NewContainerClient(b.container).NewBlockBlobClient(name).StartCopyFromURL(r.Context(), srcURL.String(), o)
+	if err != nil {
+		var re *azcore.ResponseError
+		if errors.As(err, &re) {
+			w.Header().Set("x-ms-error-code", re.ErrorCode)
+			w.WriteHeader(re.StatusCode)
+			return
+		}
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("ETag", string(*resp.ETag))
+	w.Header().Set("Last-Modified", resp.LastModified.UTC().Format(http.TimeFormat))
+	w.Header().Set("x-ms-copy-id", *resp.CopyID)
+	w.Header().Set("x-ms-copy-status", "pending")
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// stallWriter passes through left bytes of a body, then blocks.
+type stallWriter struct {
+	http.ResponseWriter
+	left    int
+	release <-chan struct{}
+	done    <-chan struct{}
+}
+
+func (s *stallWriter) Write(b []byte) (int, error) {
+	if len(b) <= s.left {
+		n, err := s.ResponseWriter.Write(b)
+		s.left -= n
+		return n, err
+	}
+	s.ResponseWriter.Write(b[:s.left])
+	s.left = 0
+	s.ResponseWriter.(http.Flusher).Flush()
+	select {
+	case <-s.release:
+	case <-s.done:
+	}
+	return 0, errors.New("stalled")
+}
+
+func (p *faultProxy) set(f func(p *faultProxy)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(p)
+}
+
+func (p *faultProxy) counts() (copies, aborts int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.copies, p.aborts
+}
+
+// proxiedStore opens a store on the test container through the proxy.
+func proxiedStore(t *testing.T, b backend, endpoint, copyMode string, opts *azure.Options) *azure.Store {
+	t.Helper()
+	raw := fmt.Sprintf("azblob://%s/%s?endpoint=%s&account=%s&credential=%s&copy=%s",
+		b.container, randomPrefix(t), url.QueryEscape(endpoint), b.account, credName(t, b), copyMode)
+	return open(t, raw, opts)
+}
+
+// TestStalledBodyAzurite reads a blob through a connection that stops
+// sending midway: the read fails with ErrReadTimeout in about the read
+// timeout, where it would otherwise hang.
+func TestStalledBodyAzurite(t *testing.T) {
+	b := testBackend(t)
+	p, endpoint := newFaultProxy(t, b)
+	s := proxiedStore(t, b, endpoint, "auto", &azure.Options{ReadTimeout: 300 * time.Millisecond})
+	ctx := context.Background()
+	data := strings.Repeat("0123456789", 10000)
+	if _, err := s.Put(ctx, "stall", strings.NewReader(data), nil); err != nil {
+		t.Fatal(err)
+	}
+	p.set(func(p *faultProxy) { p.stallSuffix = "/stall" })
+	r, err := s.Get(ctx, "stall", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if !errors.Is(err, azure.ErrReadTimeout) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("reading a stalled body: %d bytes, then %v; want ErrReadTimeout", len(got), err)
+	}
+	if string(got) != data[:1000] {
+		t.Errorf("read %d bytes before the stall, want the first 1000", len(got))
+	}
+	// The store still works.
+	p.set(func(p *faultProxy) { p.stallSuffix = "" })
+	if _, _, err := objstore.ReadAll(ctx, s, "stall"); err != nil {
+		t.Errorf("after a stall: %v", err)
+	}
+}
+
+// TestCopyRefusedAzurite makes the service refuse Copy Blob: copy=server
+// fails with ErrPermission and leaves dst alone; copy=auto streams
+// instead, and stops asking.
+func TestCopyRefusedAzurite(t *testing.T) {
+	b := testBackend(t)
+	p, endpoint := newFaultProxy(t, b)
+	p.set(func(p *faultProxy) { p.refuseCopy = true })
+	ctx := context.Background()
+	meta := map[string]string{"owner": "me"}
+
+	t.Run("server", func(t *testing.T) {
+		s := proxiedStore(t, b, endpoint, "server", nil)
+		if _, err := s.Put(ctx, "src", strings.NewReader("payload"), &objstore.PutOptions{ContentType: "text/x", Metadata: meta}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Copy(ctx, "dst", "src", nil)
+		if !errors.Is(err, objstore.ErrPermission) {
+			t.Errorf("a refused server-side copy: got %v, want ErrPermission", err)
+		}
+		if _, err := s.Stat(ctx, "dst"); !errors.Is(err, objstore.ErrNotFound) {
+			t.Errorf("a refused copy touched dst: %v", err)
+		}
+	})
+	t.Run("auto", func(t *testing.T) {
+		s := proxiedStore(t, b, endpoint, "auto", nil)
+		if _, err := s.Put(ctx, "src", strings.NewReader("payload"), &objstore.PutOptions{ContentType: "text/x", Metadata: meta}); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := p.counts()
+		for _, dst := range []string{"dst", "dst2", "dst3"} {
+			a, err := s.Copy(ctx, dst, "src", nil)
+			if err != nil {
+				t.Fatalf("Copy to %s: %v", dst, err)
+			}
+			data, st, err := objstore.ReadAll(ctx, s, dst)
+			if err != nil || string(data) != "payload" || st.ContentType != "text/x" || st.Metadata["owner"] != "me" || st.ETag != a.ETag {
+				t.Errorf("%s holds %q %+v (%v); Copy returned %+v", dst, data, st, err, a)
+			}
+		}
+		if after, _ := p.counts(); after-before != 1 {
+			t.Errorf("auto sent %d Copy Blob requests for 3 copies; want 1, then streaming", after-before)
+		}
+	})
+}
+
+// TestCopyPendingAzurite makes Copy Blob report pending: the driver polls
+// until the copy succeeds, and aborts it when the context ends first.
+func TestCopyPendingAzurite(t *testing.T) {
+	b := testBackend(t)
+	p, endpoint := newFaultProxy(t, b)
+	defer azure.SetCopyPoll(time.Millisecond, 10*time.Millisecond)()
+	ctx := context.Background()
+	s := proxiedStore(t, b, endpoint, "server", nil)
+	if _, err := s.Put(ctx, "src", strings.NewReader("payload"), &objstore.PutOptions{ContentType: "text/x"}); err != nil {
+		t.Fatal(err)
+	}
+
+	p.set(func(p *faultProxy) { p.pendingCopy, p.pendingPolls = true, 3 })
+	a, err := s.Copy(ctx, "dst", "src", nil)
+	if err != nil {
+		t.Fatalf("a copy pending for 3 polls: %v", err)
+	}
+	st, err := s.Stat(ctx, "dst")
+	if err != nil || st.ETag != a.ETag || st.Size != 7 || st.ContentType != "text/x" {
+		t.Errorf("Copy returned %+v; Stat says %+v (%v)", a, st, err)
+	}
+	p.mu.Lock()
+	left := p.pendingPolls
+	p.mu.Unlock()
+	if left != 0 {
+		t.Errorf("the driver stopped polling with %d pending answers left", left)
+	}
+
+	p.set(func(p *faultProxy) { p.pendingCopy, p.pendingPolls = true, 1<<30 })
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, abortsBefore := p.counts()
+	_, err = s.Copy(cctx, "dst2", "src", nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a copy pending past the deadline: got %v, want context.DeadlineExceeded", err)
+	}
+	if _, aborts := p.counts(); aborts != abortsBefore+1 {
+		t.Errorf("the driver sent %d Abort Copy Blob requests, want 1", aborts-abortsBefore)
+	}
+}

@@ -1,0 +1,233 @@
+package azure
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/objstore-go/objstore"
+)
+
+// Put writes body to key. A body no larger than the block size goes in
+// one Put Blob request; a larger one is staged as blocks and committed
+// with Put Block List (see the package documentation). IfAbsent is sent as
+// If-None-Match: * and IfMatch as If-Match, on the Put Blob or on the Put
+// Block List: an existing key gives ErrExists (Azure answers 409
+// BlobAlreadyExists or 412 ConditionNotMet), a changed or missing one
+// ErrPrecondition. A body that fails, or a context cancelled while the
+// body is read, returns the error and leaves the object as it was.
+//
+// The returned Attrs carry the ETag and Last-Modified of the response that
+// made the object; no further request is sent.
+func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
+	full, err := s.ns.Put(key, opts)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	if err := s.begin(ctx, "put", key); err != nil {
+		return objstore.Attrs{}, err
+	}
+	var o objstore.PutOptions
+	if opts != nil {
+		o = *opts
+	}
+	if body == nil {
+		body = bytes.NewReader(nil)
+	}
+	w := write{
+		op:          "put",
+		key:         key,
+		full:        full,
+		contentType: objstore.ContentTypeOrDefault(o.ContentType),
+		metadata:    objstore.NormalizeMetadata(o.Metadata),
+		ifAbsent:    o.IfAbsent,
+		ifMatch:     o.IfMatch,
+		blockSize:   s.opts.BlockSize,
+		concurrency: s.opts.Concurrency,
+		size:        -1,
+	}
+	if o.PartSize > 0 {
+		w.blockSize = min(o.PartSize, maxBlockSize)
+	}
+	if o.Concurrency > 0 {
+		w.concurrency = min(o.Concurrency, maxConcurrency)
+	}
+	if l, ok := body.(interface{ Len() int }); ok {
+		w.size = int64(l.Len())
+	}
+	return s.write(ctx, w, body)
+}
+
+// write is one upload, from Put or from a stream copy.
+type write struct {
+	op, key, full string // key is the caller's, for errors
+	contentType   string
+	metadata      map[string]string // normalized
+	ifAbsent      bool
+	ifMatch       string
+	blockSize     int64
+	concurrency   int
+	size          int64 // of the body when known, else -1
+}
+
+func (w write) cond() cond {
+	switch {
+	case w.ifAbsent:
+		return condIfAbsent
+	case w.ifMatch != "":
+		return condIfMatch
+	}
+	return condNone
+}
+
+func (w write) accessConditions() *blob.AccessConditions {
+	switch {
+	case w.ifAbsent:
+		return &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: toPtr(azcore.ETagAny)}}
+	case w.ifMatch != "":
+		return &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: toPtr(azcore.ETag(w.ifMatch))}}
+	}
+	return nil
+}
+
+func (w write) headers() *blob.HTTPHeaders {
+	return &blob.HTTPHeaders{BlobContentType: toPtr(w.contentType)}
+}
+
+// smallBuffer is the first read of every write: most bodies end within
+// it, and a small body never costs a block-sized buffer.
+const smallBuffer = 64 << 10
+
+// write reads body and stores it: with one Put Blob when it ends within
+// the block size, else as blocks.
+func (s *Store) write(ctx context.Context, w write, body io.Reader) (objstore.Attrs, error) {
+	if w.size > int64(maxBlocks)*maxBlockSize {
+		return objstore.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
+	}
+	if w.size >= 0 {
+		// A known size needs no growth: pick blocks that fit it into the
+		// block limit from the start.
+		w.blockSize = max(w.blockSize, ceilDiv(w.size, maxBlocks))
+	}
+	r := &ctxReader{ctx: ctx, r: body}
+	first := getBuffer(min(int64(smallBuffer), w.blockSize))
+	n, eof, err := fill(r, first)
+	if err != nil {
+		putBuffer(first)
+		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+	}
+	if !eof && int64(len(first)) < w.blockSize {
+		// Not done: move to a block-sized buffer and read on.
+		buf := getBuffer(w.blockSize)
+		copy(buf, first[:n])
+		putBuffer(first)
+		first = buf
+		m, e, err := fill(r, first[n:])
+		if err != nil {
+			putBuffer(first)
+			return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+		}
+		n, eof = n+m, e
+	}
+	if !eof {
+		// The buffer is full; the body may end exactly here.
+		var one [1]byte
+		m, _, err := fill(r, one[:])
+		if err != nil {
+			putBuffer(first)
+			return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+		}
+		if m == 1 {
+			return s.writeBlocks(ctx, w, first, &prefixReader{b: one[0], r: r})
+		}
+	}
+	defer putBuffer(first)
+	return s.putBlob(ctx, w, first[:n])
+}
+
+// putBlob stores data with one Put Blob request.
+func (s *Store) putBlob(ctx context.Context, w write, data []byte) (objstore.Attrs, error) {
+	// A context cancelled while the body was read must not write.
+	if err := ctx.Err(); err != nil {
+		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+	}
+	resp, err := s.blob(w.full).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
+		HTTPHeaders:      w.headers(),
+		Metadata:         metadataIn(w.metadata),
+		AccessConditions: w.accessConditions(),
+	})
+	if err != nil {
+		return objstore.Attrs{}, s.fail(w.op, w.key, err, w.cond())
+	}
+	return w.attrs(int64(len(data)), resp.ETag, resp.LastModified, resp.Date), nil
+}
+
+// attrs returns what a write made, from its response: Put Blob and Put
+// Block List both return Last-Modified; Date stands in if one does not.
+func (w write) attrs(size int64, etag *azcore.ETag, lastModified, date *time.Time) objstore.Attrs {
+	mod := lastModified
+	if mod == nil {
+		mod = date
+	}
+	return objstore.Attrs{
+		Key:         w.key,
+		Size:        size,
+		ETag:        etagString(etag),
+		ModTime:     timeOf(mod),
+		ContentType: w.contentType,
+		Metadata:    cloneMetadata(w.metadata),
+	}
+}
+
+// ctxReader fails a body read once ctx is done, so that a body that
+// knows nothing of the context still stops an upload promptly.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// prefixReader serves one byte, then r.
+type prefixReader struct {
+	b    byte
+	done bool
+	r    io.Reader
+}
+
+func (p *prefixReader) Read(buf []byte) (int, error) {
+	if !p.done && len(buf) > 0 {
+		buf[0] = p.b
+		p.done = true
+		return 1, nil
+	}
+	return p.r.Read(buf)
+}
+
+// fill reads into buf until it is full or the body ends. eof reports the
+// end of the body (io.EOF, exactly); err is any other failure of the body.
+func fill(r io.Reader, buf []byte) (n int, eof bool, err error) {
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		switch {
+		case err == io.EOF:
+			return n, true, nil
+		case err != nil:
+			return n, false, err
+		}
+	}
+	return n, false, nil
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
