@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/objstore-go/objstore"
 )
@@ -45,8 +46,9 @@ type Fault struct {
 }
 
 type faults struct {
-	mu   sync.Mutex
-	list []Fault
+	pending atomic.Int32 // len(list), read without the lock on every call
+	mu      sync.Mutex
+	list    []Fault
 }
 
 // Inject arranges for the next matching operations on this Store handle to
@@ -60,6 +62,7 @@ func (s *Store) Inject(f Fault) {
 	}
 	s.faults.mu.Lock()
 	s.faults.list = append(s.faults.list, f)
+	s.faults.pending.Store(int32(len(s.faults.list)))
 	s.faults.mu.Unlock()
 }
 
@@ -67,14 +70,19 @@ func (s *Store) Inject(f Fault) {
 func (s *Store) ClearFaults() {
 	s.faults.mu.Lock()
 	s.faults.list = nil
+	s.faults.pending.Store(0)
 	s.faults.mu.Unlock()
 }
 
 // take returns the first fault matching op and one of keys, consuming one of
 // its Times.
 func (fs *faults) take(op Op, keys ...string) (Fault, bool) {
+	if fs.pending.Load() == 0 {
+		return Fault{}, false
+	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	defer func() { fs.pending.Store(int32(len(fs.list))) }()
 	for i, f := range fs.list {
 		if f.Op != OpAny && f.Op != op {
 			continue

@@ -213,6 +213,12 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objst
 // store writes o at full if the conditions hold, stamping its ETag and
 // ModTime under the lock.
 func (s *Store) store(ctx context.Context, op, key, full string, o *object, ifAbsent bool, ifMatch string) error {
+	// Stamped before the lock, to keep the critical section short; a write
+	// that loses its condition wastes one generation.
+	o.etag = `"` + strconv.FormatUint(s.b.gen.Add(1), 36) + `"`
+	// HTTP dates carry whole seconds; so does this driver, so that no app
+	// comes to rely on finer times in its tests.
+	o.modTime = time.Now().UTC().Truncate(time.Second)
 	b := s.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -227,10 +233,6 @@ func (s *Store) store(ctx context.Context, op, key, full string, o *object, ifAb
 	case ifMatch != "" && (old == nil || !etagMatches(ifMatch, old.etag)):
 		return s.fail(op, key, objstore.ErrPrecondition, errETagMismatch)
 	}
-	o.etag = `"` + strconv.FormatUint(b.gen.Add(1), 36) + `"`
-	// HTTP dates carry whole seconds; so does this driver, so that no app
-	// comes to rely on finer times in its tests.
-	o.modTime = time.Now().UTC().Truncate(time.Second)
 	if old == nil {
 		b.sorted = nil
 	}
