@@ -165,11 +165,15 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 	if err != nil {
 		return nil, err
 	}
-	var body io.Reader = bytes.NewReader(o.data[offset : offset+length])
+	body := &bodyReader{ctx: ctx, data: o.data[offset : offset+length]}
 	if fault != nil {
-		body = &faultReader{r: body, n: fault.AfterBytes, err: s.fail("get", key, fault.Err, errInjected)}
+		return objstore.NewReader(struct {
+			io.Reader
+			io.Closer
+		}{&faultReader{r: body, n: fault.AfterBytes, err: s.fail("get", key, fault.Err, errInjected)}, body},
+			o.attrs(key), offset, length), nil
 	}
-	return objstore.NewReader(&ctxReader{ctx: ctx, r: body}, o.attrs(key), offset, length), nil
+	return objstore.NewReader(body, o.attrs(key), offset, length), nil
 }
 
 func etagMatches(cond, etag string) bool { return cond == "*" || cond == etag }
@@ -299,11 +303,13 @@ func (s *Store) Close() error {
 // into one exact allocation, so a stored object costs its size and no
 // more.
 func readBody(ctx context.Context, body io.Reader) ([]byte, error) {
-	r := &ctxReader{ctx: ctx, r: body}
 	l, ok := body.(interface{ Len() int })
 	if !ok {
-		return io.ReadAll(r)
+		return io.ReadAll(&ctxReader{ctx: ctx, r: body})
 	}
+	// A body that knows its length is already in memory: reading it takes
+	// no time worth interrupting, and store checks ctx before the write.
+	r := body
 	data := make([]byte, l.Len())
 	n, err := io.ReadFull(r, data)
 	switch {
@@ -342,7 +348,25 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-func (c *ctxReader) Close() error { return nil }
+// bodyReader serves a stored object's bytes, failing once ctx is done.
+type bodyReader struct {
+	ctx  context.Context
+	data []byte
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(b.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+func (b *bodyReader) Close() error { return nil }
 
 // List yields the objects under opts.Prefix in byte order, a page at a
 // time: each page is read under the lock, and the loop stops when the
