@@ -21,8 +21,10 @@ var (
 	ErrPrecondition = errors.New("precondition failed")
 	// ErrNotModified: an IfNoneMatch condition matched.
 	ErrNotModified = errors.New("not modified")
-	// ErrInvalidArgument: a key, option or URL is not valid. Nothing was
-	// sent.
+	// ErrInvalidArgument: a key, option, body or URL is not valid. Nothing
+	// was stored. objstore rejects what the contract can tell before it
+	// sends anything; what only the server can judge (a body over its size
+	// limit, say) is refused by the server with this class too.
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrInvalidRange: a range starts past the end of the object.
 	ErrInvalidRange = errors.New("invalid range")

@@ -1,0 +1,227 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/objstore-go/objstore"
+)
+
+// sdkError builds an error the way the SDK returns a failed S3 response:
+// an OperationError around an aws ResponseError around the smithy
+// ResponseError that carries the HTTP response, around the API error.
+func sdkError(op string, status int, header http.Header, apiErr error) error {
+	if header == nil {
+		header = http.Header{}
+	}
+	return &smithy.OperationError{
+		ServiceID:     "S3",
+		OperationName: op,
+		Err: &awshttp.ResponseError{
+			RequestID: "REQ",
+			ResponseError: &smithyhttp.ResponseError{
+				Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status, Header: header}},
+				Err:      apiErr,
+			},
+		},
+	}
+}
+
+func generic(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: "message for " + code}
+}
+
+func TestClassify(t *testing.T) {
+	minio := func(code string) http.Header { return http.Header{"X-Minio-Error-Code": {code}} }
+	tests := []struct {
+		name string
+		err  error
+		c    cond
+		want error // nil: no class
+	}{
+		{"NoSuchKey", sdkError("GetObject", 404, nil, &types.NoSuchKey{Message: aws.String("no")}), condNone, objstore.ErrNotFound},
+		{"HEAD 404", sdkError("HeadObject", 404, nil, &types.NotFound{}), condNone, objstore.ErrNotFound},
+		{"HEAD 404, MinIO says NoSuchBucket", sdkError("HeadObject", 404, minio("NoSuchBucket"), &types.NotFound{}), condNone, objstore.ErrBucketNotFound},
+		{"NoSuchBucket", sdkError("ListObjectsV2", 404, nil, &types.NoSuchBucket{}), condNone, objstore.ErrBucketNotFound},
+		{"NoSuchBucket generic", sdkError("PutObject", 404, nil, generic("NoSuchBucket")), condNone, objstore.ErrBucketNotFound},
+		{"AccessDenied", sdkError("GetObject", 403, nil, generic("AccessDenied")), condNone, objstore.ErrPermission},
+		{"HEAD 403", sdkError("HeadObject", 403, nil, generic("Forbidden")), condNone, objstore.ErrPermission},
+		{"HEAD 403, MinIO says SignatureDoesNotMatch", sdkError("HeadObject", 403, minio("SignatureDoesNotMatch"), generic("Forbidden")), condNone, objstore.ErrUnauthenticated},
+		{"InvalidAccessKeyId", sdkError("PutObject", 403, nil, generic("InvalidAccessKeyId")), condNone, objstore.ErrUnauthenticated},
+		{"SignatureDoesNotMatch", sdkError("PutObject", 403, nil, generic("SignatureDoesNotMatch")), condNone, objstore.ErrUnauthenticated},
+		{"ExpiredToken", sdkError("PutObject", 400, nil, generic("ExpiredToken")), condNone, objstore.ErrUnauthenticated},
+		{"401", sdkError("GetObject", 401, nil, generic("Unauthorized")), condNone, objstore.ErrUnauthenticated},
+		{"SlowDown", sdkError("PutObject", 503, nil, generic("SlowDown")), condNone, objstore.ErrThrottled},
+		{"503 of any code", sdkError("PutObject", 503, nil, generic("Busy")), condNone, objstore.ErrThrottled},
+		{"429", sdkError("PutObject", 429, nil, generic("TooManyRequests")), condNone, objstore.ErrThrottled},
+		{"SlowDown after retries", &retry.MaxAttemptsError{Attempt: 3, Err: sdkError("PutObject", 503, nil, generic("SlowDown"))}, condNone, objstore.ErrThrottled},
+		{"SlowDown, retry quota spent", errors.Join(sdkError("PutObject", 503, nil, generic("SlowDown")), errors.New("retry quota exceeded")), condNone, objstore.ErrThrottled},
+		{"PreconditionFailed", sdkError("GetObject", 412, nil, generic("PreconditionFailed")), condNone, objstore.ErrPrecondition},
+		{"HEAD 412", sdkError("HeadObject", 412, nil, generic("Precondition Failed")), condNone, objstore.ErrPrecondition},
+		{"PreconditionFailed, IfMatch", sdkError("PutObject", 412, nil, generic("PreconditionFailed")), condIfMatch, objstore.ErrPrecondition},
+		{"PreconditionFailed, IfAbsent", sdkError("PutObject", 412, nil, generic("PreconditionFailed")), condIfAbsent, objstore.ErrExists},
+		{"ConditionalRequestConflict, IfAbsent", sdkError("CompleteMultipartUpload", 409, nil, generic("ConditionalRequestConflict")), condIfAbsent, objstore.ErrExists},
+		{"ConditionalRequestConflict, IfMatch", sdkError("PutObject", 409, nil, generic("ConditionalRequestConflict")), condIfMatch, objstore.ErrPrecondition},
+		{"NoSuchKey, IfMatch", sdkError("PutObject", 404, nil, &types.NoSuchKey{}), condIfMatch, objstore.ErrPrecondition},
+		{"NoSuchBucket, IfMatch", sdkError("PutObject", 404, nil, &types.NoSuchBucket{}), condIfMatch, objstore.ErrBucketNotFound},
+		{"NoSuchBucket, IfAbsent", sdkError("PutObject", 404, nil, &types.NoSuchBucket{}), condIfAbsent, objstore.ErrBucketNotFound},
+		{"NotModified", sdkError("GetObject", 304, nil, generic("NotModified")), condNone, objstore.ErrNotModified},
+		{"HEAD 304", sdkError("HeadObject", 304, nil, generic("Not Modified")), condNone, objstore.ErrNotModified},
+		{"InvalidRange", sdkError("GetObject", 416, nil, generic("InvalidRange")), condNone, objstore.ErrInvalidRange},
+		{"MetadataTooLarge", sdkError("PutObject", 400, nil, generic("MetadataTooLarge")), condNone, objstore.ErrInvalidArgument},
+		{"XMinioInvalidObjectName", sdkError("PutObject", 400, nil, generic("XMinioInvalidObjectName")), condNone, objstore.ErrInvalidArgument},
+		{"InternalError", sdkError("PutObject", 500, nil, generic("InternalError")), condNone, nil},
+		{"PermanentRedirect", sdkError("GetObject", 301, nil, generic("PermanentRedirect")), condNone, nil},
+		{"no credentials", &smithy.OperationError{ServiceID: "S3", OperationName: "GetObject",
+			Err: &v4.SigningError{Err: errors.New("failed to retrieve credentials: no EC2 IMDS role found")}}, condNone, objstore.ErrUnauthenticated},
+		{"cancelled", &smithy.OperationError{ServiceID: "S3", OperationName: "GetObject",
+			Err: &smithy.CanceledError{Err: context.Canceled}}, condNone, nil},
+		{"deadline", &smithy.OperationError{ServiceID: "S3", OperationName: "GetObject",
+			Err: fmt.Errorf("request send failed: %w", context.DeadlineExceeded)}, condNone, nil},
+		{"cancelled while throttled", errors.Join(context.Canceled, sdkError("PutObject", 503, nil, generic("SlowDown"))), condNone, nil},
+		{"connection refused", &smithy.OperationError{ServiceID: "S3", OperationName: "GetObject",
+			Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")}, condNone, nil},
+	}
+	all := []error{objstore.ErrNotFound, objstore.ErrBucketNotFound, objstore.ErrExists, objstore.ErrPrecondition,
+		objstore.ErrNotModified, objstore.ErrInvalidArgument, objstore.ErrInvalidRange, objstore.ErrPermission,
+		objstore.ErrUnauthenticated, objstore.ErrUnsupported, objstore.ErrThrottled}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := classify(tt.err, tt.c); got != tt.want {
+				t.Fatalf("classify = %v, want %v", got, tt.want)
+			}
+			s := &Store{}
+			err := s.fail(context.Background(), "get", "the/key", tt.err, tt.c)
+			var oe *objstore.Error
+			if !errors.As(err, &oe) || oe.Driver != "s3" || oe.Op != "get" || oe.Key != "the/key" {
+				t.Fatalf("fail returned %#v", err)
+			}
+			for _, class := range all {
+				if errors.Is(err, class) != (class == tt.want) {
+					t.Errorf("errors.Is(%v, %v) = %v", err, class, !(class == tt.want))
+				}
+			}
+			// The SDK's error stays reachable.
+			var ae smithy.APIError
+			if errors.As(tt.err, &ae) && !errors.As(err, &ae) {
+				t.Errorf("errors.As(err, smithy.APIError) is false through %v", err)
+			}
+		})
+	}
+}
+
+// TestFailContext checks a failure while the caller's context is done
+// says so, whatever the SDK made of it.
+func TestFailContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := &Store{}
+	sdkErr := sdkError("GetObject", 503, nil, generic("SlowDown"))
+	err := s.fail(ctx, "get", "k", sdkErr, condNone)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("%v is not context.Canceled", err)
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Errorf("%v does not reach the SDK's error", err)
+	}
+	if errors.Is(err, objstore.ErrThrottled) {
+		t.Errorf("%v is ErrThrottled; a cancelled call has no class", err)
+	}
+}
+
+// TestErrorClassesLive hits the classes MinIO can produce.
+func TestErrorClassesLive(t *testing.T) {
+	s, _ := openTest(t, nil)
+	ctx := t.Context()
+	if _, err := s.Put(ctx, "k", strings.NewReader("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	u := testURL(t)
+
+	// open opens u's bucket, or another, with the environment changed.
+	open := func(t *testing.T, bucket string, env map[string]string, params string) *Store {
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		v := *u
+		if bucket != "" {
+			v.Host = bucket
+		}
+		v.Path = "/" + s.ns.Prefix
+		if params != "" {
+			v.RawQuery += "&" + params
+		}
+		st, err := OpenURL(t.Context(), &v, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	// calls are every operation, on key k which exists.
+	calls := map[string]func(st *Store) error{
+		"Stat":   func(st *Store) error { _, err := st.Stat(ctx, "k"); return err },
+		"Get":    func(st *Store) error { _, err := st.Get(ctx, "k", nil); return err },
+		"Put":    func(st *Store) error { _, err := st.Put(ctx, "k2", strings.NewReader("x"), nil); return err },
+		"Delete": func(st *Store) error { return st.Delete(ctx, "k2") },
+		"Copy":   func(st *Store) error { _, err := st.Copy(ctx, "k3", "k", nil); return err },
+		"List": func(st *Store) error {
+			for _, err := range st.List(ctx, nil) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	const wrongSecret = "wrong-secret-CANARY-1234"
+	tests := []struct {
+		name   string
+		bucket string
+		env    map[string]string
+		params string
+		want   error
+	}{
+		{"wrong secret", "", map[string]string{"AWS_SECRET_ACCESS_KEY": wrongSecret}, "", objstore.ErrUnauthenticated},
+		{"unknown access key", "", map[string]string{"AWS_ACCESS_KEY_ID": "objstore-no-such-user"}, "", objstore.ErrUnauthenticated},
+		{"anonymous on a private bucket", "", nil, "anonymous=true", objstore.ErrPermission},
+		{"missing bucket", "objstore-missing-" + randomHex(6), nil, "", objstore.ErrBucketNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := open(t, tt.bucket, tt.env, tt.params)
+			for name, call := range calls {
+				err := call(st)
+				if !errors.Is(err, tt.want) {
+					t.Errorf("%s: %v; want %v", name, err, tt.want)
+					continue
+				}
+				if strings.Contains(err.Error(), wrongSecret) {
+					t.Errorf("%s: the error repeats the secret: %v", name, err)
+				}
+				var ae smithy.APIError
+				if !errors.As(err, &ae) {
+					t.Errorf("%s: %v does not reach the SDK's error", name, err)
+				}
+			}
+		})
+	}
+	// Nothing was written by the failing stores.
+	for _, k := range []string{"k2", "k3"} {
+		if _, err := s.Stat(ctx, k); !errors.Is(err, objstore.ErrNotFound) {
+			t.Errorf("Stat(%q): %v; want ErrNotFound", k, err)
+		}
+	}
+}

@@ -1,0 +1,201 @@
+package s3
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/objstore-go/objstore/internal/testenv"
+)
+
+// urlVar names the variable that points the tests at an S3 server.
+const urlVar = "OBJSTORE_TEST_S3_URL"
+
+// testURL returns the URL of the server under test, or skips the test (or
+// fails it under CI=true) when there is none.
+func testURL(t testing.TB) *url.URL {
+	t.Helper()
+	u, err := url.Parse(testenv.URL(t, urlVar))
+	if err != nil {
+		t.Fatalf("%s: %v", urlVar, err)
+	}
+	return u
+}
+
+// openTest opens the store under test at a fresh key prefix, sending its
+// requests through a recorder, and deletes what the test leaves there,
+// pending multipart uploads included. opts may be nil.
+func openTest(t testing.TB, opts *Options) (*Store, *recorder) {
+	t.Helper()
+	u := testURL(t)
+	prefix := "objstore-s3-test-" + randomHex(6)
+	u.Path = "/" + path.Join(strings.Trim(u.Path, "/"), prefix)
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	rec := &recorder{next: http.DefaultTransport}
+	o.HTTPClient = &http.Client{Transport: rec}
+	s, err := OpenURL(t.Context(), u, &o)
+	if err != nil {
+		t.Fatalf("OpenURL: %v", err)
+	}
+	t.Cleanup(func() { cleanup(t, s) })
+	return s, rec
+}
+
+// cleanup deletes every object and aborts every upload under s's prefix.
+func cleanup(t testing.TB, s *Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for e, err := range s.List(ctx, nil) {
+		if err != nil {
+			t.Logf("cleanup: %v", err)
+			break
+		}
+		if err := s.Delete(ctx, e.Key); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+	}
+	for _, u := range pendingUploads(t, s, "") {
+		s.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: u.Key, UploadId: u.UploadId})
+	}
+}
+
+// pendingUploads lists the multipart uploads in progress for the backend
+// keys under s's prefix + key.
+func pendingUploads(t testing.TB, s *Store, key string) []types.MultipartUpload {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := s.client.ListMultipartUploads(ctx, &awss3.ListMultipartUploadsInput{
+		Bucket: &s.bucket,
+		Prefix: aws.String(s.ns.Prefix + key),
+	})
+	if err != nil {
+		t.Fatalf("ListMultipartUploads: %v", err)
+	}
+	return out.Uploads
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// recorder is an http.RoundTripper that counts, per S3 operation, the
+// requests sent and the body bytes that cross the client's transport in
+// each direction.
+type recorder struct {
+	next http.RoundTripper
+
+	mu       sync.Mutex
+	ops      []string // the operations, in order
+	sent     int64    // request body bytes
+	received int64    // response body bytes
+	// tamper, if set, may change a response before the SDK sees it.
+	tamper func(req *http.Request, resp *http.Response)
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	op := operation(req)
+	r.mu.Lock()
+	r.ops = append(r.ops, op)
+	tamper := r.tamper
+	r.mu.Unlock()
+	if req.Body != nil && req.Body != http.NoBody {
+		req = req.Clone(req.Context())
+		req.Body = &countingBody{ReadCloser: req.Body, n: r.add(&r.sent)}
+	}
+	resp, err := r.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if tamper != nil {
+		tamper(req, resp)
+	}
+	resp.Body = &countingBody{ReadCloser: resp.Body, n: r.add(&r.received)}
+	return resp, nil
+}
+
+func (r *recorder) add(total *int64) func(int) {
+	return func(n int) {
+		r.mu.Lock()
+		*total += int64(n)
+		r.mu.Unlock()
+	}
+}
+
+// reset forgets what was recorded so far.
+func (r *recorder) reset() {
+	r.mu.Lock()
+	r.ops, r.sent, r.received = nil, 0, 0
+	r.mu.Unlock()
+}
+
+// snapshot returns the operations and byte counts recorded since reset.
+func (r *recorder) snapshot() (ops []string, sent, received int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.ops...), r.sent, r.received
+}
+
+// count returns how many requests of operation op were recorded.
+func (r *recorder) count(op string) int {
+	ops, _, _ := r.snapshot()
+	n := 0
+	for _, o := range ops {
+		if o == op {
+			n++
+		}
+	}
+	return n
+}
+
+// operation names the S3 operation req is.
+func operation(req *http.Request) string {
+	q := req.URL.Query()
+	if id := q.Get("x-id"); id != "" {
+		return id
+	}
+	_, uploads := q["uploads"]
+	switch {
+	case req.Method == http.MethodHead:
+		return "HeadObject"
+	case q.Get("list-type") == "2":
+		return "ListObjectsV2"
+	case req.Method == http.MethodPost && uploads:
+		return "CreateMultipartUpload"
+	case req.Method == http.MethodGet && uploads:
+		return "ListMultipartUploads"
+	case req.Method == http.MethodPost && q.Has("uploadId"):
+		return "CompleteMultipartUpload"
+	case req.Method == http.MethodDelete && q.Has("uploadId"):
+		return "AbortMultipartUpload"
+	}
+	return req.Method + " " + req.URL.Path
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n func(int)
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n(n)
+	return n, err
+}

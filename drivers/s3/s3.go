@@ -1,0 +1,311 @@
+// Package s3 is the objstore driver for Amazon S3 and S3-compatible servers
+// (MinIO, Ceph, R2 and others), built on aws-sdk-go-v2. It registers the
+// scheme s3:
+//
+//	s3://bucket[/prefix]?region=…&endpoint=…&use_path_style=…&profile=…&anonymous=…
+//
+// See [OpenURL] for the parameters and the credentials the driver finds, and
+// [New] for apps that already hold an SDK client.
+//
+// Every write of the contract is done the way S3 makes it atomic: a body up
+// to [Options.MultipartThreshold] goes in one PutObject; a larger one, or one
+// of unknown size that turns out larger, goes in a multipart upload whose
+// memory is bounded by Concurrency × PartSize, and which is aborted on any
+// failure so that nothing partial is ever stored. Conditional writes use
+// If-None-Match and If-Match on PutObject and CompleteMultipartUpload. Copies
+// never move object bytes through the client: CopyObject, or UploadPartCopy
+// parts for large sources and for IfAbsent.
+//
+// # Servers
+//
+// The driver is tested against MinIO. What MinIO does differently, and
+// what the driver does about it:
+//
+//   - CopyObject ignores If-None-Match. An IfAbsent copy is therefore
+//     always a multipart copy completed with If-None-Match: *, which MinIO
+//     honours, as it honours If-None-Match and If-Match on PutObject.
+//   - A flat listing stops at the first page that is not full with an
+//     extra, empty page. List takes it in its stride.
+//   - An object hides the keys below it in listings: with "a" stored, "a/b"
+//     can be written and read but is not listed, whichever was written
+//     first. The driver cannot list what the server does not return.
+//   - A key segment (between slashes) may be 255 characters at most, and
+//     user metadata is limited to 2048 bytes counting each key's
+//     "x-amz-meta-" prefix. The shared validator refuses more before any
+//     request; MinIO's own 400 for it is ErrInvalidArgument too.
+//   - A HEAD in a missing bucket names NoSuchBucket in X-Minio-Error-Code,
+//     so Stat and Copy tell a missing bucket from a missing key. AWS
+//     answers such a HEAD with a bare 404: ErrNotFound.
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/objstore-go/objstore"
+)
+
+// S3's limits, and the driver's defaults.
+const (
+	minPartSize   = 5 << 20   // the smallest part but the last
+	maxPartSize   = 5 << 30   // the largest part, and the largest CopyObject source
+	maxObjectSize = 5 << 40   // the largest object
+	defaultPart   = 8 << 20   // Options.PartSize
+	defaultConc   = 5         // Options.Concurrency
+	defaultCopy   = 512 << 20 // Options.CopyPartSize
+)
+
+// maxParts is the most parts one upload may have. Tests lower it.
+var maxParts = 10_000
+
+// Options tune a Store. The zero value, and a nil *Options, mean the
+// defaults.
+type Options struct {
+	// Prefix is a key prefix the store works under, like the path of an s3://
+	// URL: "" or a valid key, with or without a trailing "/".
+	Prefix string
+
+	// PartSize is the part size of multipart uploads: 5 MiB to 5 GiB, and
+	// 8 MiB when zero. PutOptions.PartSize overrides it per call (raised to
+	// 5 MiB, lowered to 5 GiB). An upload of unknown size keeps it for the
+	// first parts and then doubles it at intervals chosen so that a 5 TiB
+	// stream fits in 10,000 parts; at 8 MiB it stays put for the first
+	// 8 GiB or so.
+	PartSize int64
+
+	// Concurrency is the number of parts uploaded or copied at once, 5 when
+	// zero. PutOptions.Concurrency overrides it per call. An upload holds at
+	// most Concurrency part buffers of the current part size.
+	Concurrency int
+
+	// MultipartThreshold is the largest body sent with one PutObject; a
+	// larger one is a multipart upload. Zero means the part size of the
+	// call. A body of unknown size is buffered up to the threshold to find
+	// out which it is, so a threshold above the part size adds to the
+	// memory an upload holds.
+	MultipartThreshold int64
+
+	// CopyThreshold is the largest source copied with one CopyObject; a
+	// larger one is copied with parallel UploadPartCopy requests. Zero
+	// means, and the most is, 5 GiB, the most CopyObject takes.
+	CopyThreshold int64
+
+	// CopyPartSize is the part size of a multipart copy: 5 MiB to 5 GiB,
+	// 512 MiB when zero, and raised so that the copy fits in 10,000 parts.
+	CopyPartSize int64
+
+	// HTTPClient, if set, sends this store's S3 requests in place of the
+	// SDK client's own. Credential providers keep the SDK's client.
+	HTTPClient awss3.HTTPClient
+}
+
+// Store is an objstore.Store on one S3 bucket. It is safe for concurrent
+// use.
+type Store struct {
+	client   *awss3.Client
+	bucket   string
+	ns       objstore.Namespace
+	opts     Options // with the defaults filled in
+	callOpts []func(*awss3.Options)
+	closed   atomic.Bool
+}
+
+var _ objstore.Store = (*Store)(nil)
+
+// New returns a Store on bucket through client, for apps that already hold
+// an SDK client. The client is used as it is: against a server other than
+// AWS, configure it with RequestChecksumCalculation and
+// ResponseChecksumValidation set to "when required", as [OpenURL] does:
+// some S3-compatible servers reject the checksums the SDK sends by default,
+// or store their aws-chunked framing as object bytes. New sends no
+// request; a missing bucket shows as ErrBucketNotFound on the first
+// operation. A nil client, an empty bucket or invalid options give
+// ErrInvalidArgument.
+func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
+	if client == nil {
+		return nil, objstore.InvalidArgument(Scheme, "open", "", "the SDK client is nil; pass one from s3.NewFromConfig")
+	}
+	if msg := checkBucket(bucket); msg != "" {
+		return nil, objstore.InvalidArgument(Scheme, "open", "", msg)
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	ns, err := objstore.NewNamespace(Scheme, &url.URL{Path: "/" + o.Prefix})
+	if err != nil {
+		return nil, err
+	}
+	if err := o.fill(); err != nil {
+		return nil, err
+	}
+	s := &Store{client: client, bucket: bucket, ns: ns, opts: o}
+	if o.HTTPClient != nil {
+		hc := o.HTTPClient
+		s.callOpts = []func(*awss3.Options){func(so *awss3.Options) { so.HTTPClient = hc }}
+	}
+	return s, nil
+}
+
+// fill checks o and fills in the defaults.
+func (o *Options) fill() error {
+	fail := func(format string, args ...any) error {
+		return objstore.InvalidArgument(Scheme, "open", "", fmt.Sprintf(format, args...))
+	}
+	switch {
+	case o.PartSize == 0:
+		o.PartSize = defaultPart
+	case o.PartSize < minPartSize || o.PartSize > maxPartSize:
+		return fail("Options.PartSize is %d; S3 parts are 5 MiB (%d) to 5 GiB (%d), or 0 for the default of 8 MiB", o.PartSize, minPartSize, int64(maxPartSize))
+	}
+	switch {
+	case o.Concurrency == 0:
+		o.Concurrency = defaultConc
+	case o.Concurrency < 0:
+		return fail("Options.Concurrency is %d; use 0 for the default of %d, or a positive count", o.Concurrency, defaultConc)
+	}
+	switch {
+	case o.MultipartThreshold < 0 || o.MultipartThreshold > maxPartSize:
+		return fail("Options.MultipartThreshold is %d; a single PutObject takes 0 to 5 GiB (%d); 0 means the part size", o.MultipartThreshold, int64(maxPartSize))
+	}
+	switch {
+	case o.CopyThreshold == 0:
+		o.CopyThreshold = maxPartSize
+	case o.CopyThreshold < 0 || o.CopyThreshold > maxPartSize:
+		return fail("Options.CopyThreshold is %d; CopyObject takes sources of 0 to 5 GiB (%d); 0 means 5 GiB", o.CopyThreshold, int64(maxPartSize))
+	}
+	switch {
+	case o.CopyPartSize == 0:
+		o.CopyPartSize = defaultCopy
+	case o.CopyPartSize < minPartSize || o.CopyPartSize > maxPartSize:
+		return fail("Options.CopyPartSize is %d; S3 parts are 5 MiB (%d) to 5 GiB (%d), or 0 for the default of 512 MiB", o.CopyPartSize, minPartSize, int64(maxPartSize))
+	}
+	return nil
+}
+
+// checkBucket reports why name cannot be a bucket name, or "". It checks
+// only what every S3-compatible server agrees on; the server has the last
+// word.
+func checkBucket(name string) string {
+	if name == "" {
+		return "the bucket name is empty; write s3://bucket"
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return fmt.Sprintf("the bucket name %q has the character %q; bucket names are letters, digits, '.', '-' and '_'", name, c)
+		}
+	}
+	return ""
+}
+
+var errClosed = errors.New("the store is closed")
+
+// begin checks what every operation checks before its first request.
+func (s *Store) begin(ctx context.Context, op, key string) error {
+	if err := ctx.Err(); err != nil {
+		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: err}
+	}
+	if s.closed.Load() {
+		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: errClosed}
+	}
+	return nil
+}
+
+// Stat returns the attributes of the object at key with one HeadObject. A
+// missing key gives ErrNotFound. A missing bucket gives ErrBucketNotFound
+// where the server says so in a HEAD response (MinIO does, in
+// X-Minio-Error-Code); AWS answers a HEAD in a missing bucket with a bare
+// 404, which is ErrNotFound.
+func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
+	full, err := s.ns.Stat(key)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	if err := s.begin(ctx, "stat", key); err != nil {
+		return objstore.Attrs{}, err
+	}
+	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &full}, s.callOpts...)
+	if err != nil {
+		return objstore.Attrs{}, s.fail(ctx, "stat", key, err, condNone)
+	}
+	return headAttrs(key, out), nil
+}
+
+// Delete removes the object at key with one DeleteObject. A missing key is
+// not an error; a missing bucket is ErrBucketNotFound.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	full, err := s.ns.Delete(key)
+	if err != nil {
+		return err
+	}
+	if err := s.begin(ctx, "delete", key); err != nil {
+		return err
+	}
+	_, err = s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s.bucket, Key: &full}, s.callOpts...)
+	if err != nil {
+		err = s.fail(ctx, "delete", key, err, condNone)
+		if errors.Is(err, objstore.ErrNotFound) {
+			// Some S3-compatible servers answer NoSuchKey; S3 answers 204.
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// Close makes later calls fail. It does not close the SDK client, which
+// holds nothing that needs closing.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// headAttrs returns the attributes a HeadObject response carries.
+func headAttrs(key string, out *awss3.HeadObjectOutput) objstore.Attrs {
+	return objstore.Attrs{
+		Key:         key,
+		Size:        aws.ToInt64(out.ContentLength),
+		ETag:        quoteETag(aws.ToString(out.ETag)),
+		ModTime:     aws.ToTime(out.LastModified).UTC(),
+		ContentType: objstore.ContentTypeOrDefault(aws.ToString(out.ContentType)),
+		Metadata:    objstore.NormalizeMetadata(out.Metadata),
+	}
+}
+
+// quoteETag returns etag quoted, as the contract returns ETags. S3 quotes
+// them already; some compatible servers do not.
+func quoteETag(etag string) string {
+	if etag == "" || strings.HasPrefix(etag, `"`) || strings.HasPrefix(etag, `W/"`) {
+		return etag
+	}
+	return `"` + etag + `"`
+}
+
+// serverTime returns the Date of the response md belongs to, which stands
+// for the object's modification time where S3 returns none (PutObject,
+// CompleteMultipartUpload). Without a Date it returns the local time.
+func serverTime(md middleware.Metadata) time.Time {
+	if t, ok := awsmiddleware.GetServerTime(md); ok {
+		return t.UTC()
+	}
+	return time.Now().UTC().Truncate(time.Second)
+}
+
+// stringOrNil returns a pointer to s, or nil when s is empty, for the
+// optional fields of SDK inputs.
+func stringOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

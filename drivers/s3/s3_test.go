@@ -1,0 +1,68 @@
+package s3_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/conformance"
+	"github.com/objstore-go/objstore/drivers/s3"
+	"github.com/objstore-go/objstore/internal/testenv"
+)
+
+// urlVar names the variable that points the tests at an S3 server; `make
+// test` starts MinIO and sets it, with AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY.
+const urlVar = "OBJSTORE_TEST_S3_URL"
+
+// largePut makes P7 and C6 write many small parts.
+var largePut = objstore.PutOptions{PartSize: 5 << 20, Concurrency: 3}
+
+func sdkError(err error) bool {
+	var e smithy.APIError
+	return errors.As(err, &e)
+}
+
+func TestConformance(t *testing.T) {
+	conformance.Run(t, conformance.Harness{
+		URL:        testenv.URL(t, urlVar),
+		RequireAll: true,
+		LargePut:   largePut,
+		SDKError:   sdkError,
+	})
+}
+
+// TestConformanceCopyParts runs the suite with the copy threshold lowered
+// to 5 MiB, so that C6's large copies go through UploadPartCopy parts
+// (three of them for the default 12 MiB + 3 bytes).
+func TestConformanceCopyParts(t *testing.T) {
+	raw := testenv.URL(t, urlVar)
+	conformance.Run(t, conformance.Harness{
+		URL: raw,
+		Open: func(ctx context.Context, prefix string) (objstore.Store, error) {
+			return openWith(ctx, raw, prefix, &s3.Options{CopyThreshold: 5 << 20, CopyPartSize: 5 << 20})
+		},
+		RequireAll: true,
+		LargePut:   largePut,
+		SDKError:   sdkError,
+	})
+}
+
+// openWith opens raw with prefix joined to its path, and opts.
+func openWith(ctx context.Context, raw, prefix string, opts *s3.Options) (*s3.Store, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if prefix != "" {
+		u.Path = "/" + path.Join(strings.Trim(u.Path, "/"), prefix)
+		u.RawPath = ""
+	}
+	return s3.OpenURL(ctx, u, opts)
+}
