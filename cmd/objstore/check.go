@@ -16,7 +16,9 @@ import (
 
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/conformance"
+	_ "github.com/objstore-go/objstore/drivers/azure"
 	_ "github.com/objstore-go/objstore/drivers/memory"
+	_ "github.com/objstore-go/objstore/drivers/s3"
 )
 
 func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
