@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/ctxio"
 )
 
 // growEvery is how many blocks an upload of unknown size sends before it
@@ -99,7 +100,7 @@ func (s *Store) writeBlocks(ctx context.Context, w write, first []byte, r io.Rea
 		putBuffer(first)
 		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
-	body := &ctxReader{ctx: uctx, r: r}
+	body := &ctxio.Reader{Ctx: uctx, R: r}
 	u.live, u.maxLive = 1, 1
 	u.stage(first, first)
 	for {

@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/ctxio"
 )
 
 // Put writes body to key. A body no larger than the block size goes in
@@ -114,7 +115,7 @@ func (s *Store) write(ctx context.Context, w write, body io.Reader) (objstore.At
 		// block limit from the start.
 		w.blockSize = max(w.blockSize, ceilDiv(w.size, maxBlocks))
 	}
-	r := &ctxReader{ctx: ctx, r: body}
+	r := &ctxio.Reader{Ctx: ctx, R: body}
 	first := getBuffer(min(int64(smallBuffer), w.blockSize))
 	n, eof, err := fill(r, first)
 	if err != nil {
@@ -182,20 +183,6 @@ func (w write) attrs(size int64, etag *azcore.ETag, lastModified, date *time.Tim
 		ContentType: w.contentType,
 		Metadata:    cloneMetadata(w.metadata),
 	}
-}
-
-// ctxReader fails a body read once ctx is done, so that a body that
-// knows nothing of the context still stops an upload promptly.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // prefixReader serves one byte, then r.

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/ctxio"
 )
 
 // bucket is the shared state behind one store name.
@@ -305,7 +306,7 @@ func (s *Store) Close() error {
 func readBody(ctx context.Context, body io.Reader) ([]byte, error) {
 	l, ok := body.(interface{ Len() int })
 	if !ok {
-		return io.ReadAll(&ctxReader{ctx: ctx, r: body})
+		return io.ReadAll(&ctxio.Reader{Ctx: ctx, R: body})
 	}
 	// A body that knows its length is already in memory: reading it takes
 	// no time worth interrupting, and store checks ctx before the write.
@@ -333,19 +334,6 @@ func readBody(ctx context.Context, body io.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
-}
-
-// ctxReader fails a body read once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // bodyReader serves a stored object's bytes, failing once ctx is done.

@@ -10,6 +10,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/ctxio"
 )
 
 // Put writes body to key. A body of up to MultipartThreshold bytes (the
@@ -45,7 +46,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objst
 		body = http.NoBody
 	}
 	plan := s.plan(&o)
-	r := &ctxReader{ctx: ctx, r: body}
+	r := &ctxio.Reader{Ctx: ctx, R: body}
 	first, whole, err := readFirst(r, plan.threshold, sizeHint(body))
 	if err != nil {
 		return objstore.Attrs{}, &objstore.Error{Driver: Scheme, Op: "put", Key: key, Err: err}
@@ -151,18 +152,4 @@ func readFirst(r io.Reader, limit, hint int64) (buf []byte, whole bool, err erro
 			return nil, false, err
 		}
 	}
-}
-
-// ctxReader fails a body read once ctx is done, for bodies that know
-// nothing of the context.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
