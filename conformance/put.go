@@ -187,12 +187,14 @@ func caseIfAbsent(c *C) {
 	c.wantErr(err, objstore.ErrExists, "Put IfAbsent over an existing key")
 	c.content("k", []byte("first"), a.ETag)
 	created, err := objstore.PutIfAbsent(c.ctx, c.s, "k", strings.NewReader("third"), nil)
-	if err != nil || created {
-		c.Errorf("PutIfAbsent over an existing key = %v, %v; want false, nil", created, err)
+	c.ok(err, "PutIfAbsent over an existing key")
+	if created {
+		c.Errorf("PutIfAbsent over an existing key reported created")
 	}
 	created, err = objstore.PutIfAbsent(c.ctx, c.s, "k2", strings.NewReader("new"), nil)
-	if err != nil || !created {
-		c.Errorf("PutIfAbsent of a new key = %v, %v; want true, nil", created, err)
+	c.ok(err, "PutIfAbsent of a new key")
+	if !created {
+		c.Errorf("PutIfAbsent of a new key reported not created")
 	}
 }
 
@@ -278,8 +280,9 @@ func caseZeroByte(c *C) {
 	}
 	c.content("empty", nil, a.ETag)
 	created, err := objstore.PutIfAbsent(c.ctx, c.s, "empty2", bytes.NewReader(nil), nil)
-	if err != nil || !created {
-		c.Errorf("PutIfAbsent of zero bytes = %v, %v", created, err)
+	c.ok(err, "PutIfAbsent of zero bytes")
+	if !created {
+		c.Errorf("PutIfAbsent of zero bytes to a new key reported not created")
 	}
 	_, err = c.s.Put(c.ctx, "empty2", nil, &objstore.PutOptions{IfAbsent: true})
 	c.wantErr(err, objstore.ErrExists, "Put IfAbsent of zero bytes over a zero-byte object")
