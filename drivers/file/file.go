@@ -1,0 +1,562 @@
+// Package file is the objstore driver for a directory on a local
+// filesystem, registered as file://.
+//
+// # URL
+//
+// file:///abs/dir opens the store rooted at the directory /abs/dir. The
+// host is empty or "localhost"; the path is absolute, with no empty, "."
+// or ".." segments. The whole path names the directory: it is the store's
+// bucket. A directory that does not exist is a missing bucket: every
+// operation fails with ErrBucketNotFound, as on S3. With ?create=true a
+// missing directory is instead an empty store, and the first write creates
+// it with its parents. Since key "p/q/k" is the file p/q/k under the root,
+// file:///abs/dir/p/q?create=true sees exactly the keys under "p/q/" of
+// file:///abs/dir, relative to "p/q/": that is how rule U3 (the URL path
+// is a key prefix) holds for this driver. [New] does the same from Go.
+// For the same reason the root's path counts toward the 1024 bytes of a
+// key, as every driver counts its URL prefix (rule K1): under
+// file:///abs/dir a key has at most 1024-len("abs/dir/") bytes, so that
+// it is a valid key of file:///abs too.
+//
+// # Layout
+//
+// Key "a/b/c" is the regular file a/b/c under the root, and nothing else:
+// the tree can be browsed, backed up (keep modification times: cp -a,
+// rsync -a) and served by other tools. Each directory may hold a hidden
+// subdirectory ".objstore." with the driver's bookkeeping: a sidecar
+// per object whose ContentType is not the default or that has Metadata,
+// and files of writes in progress. No key can name it, because a key
+// segment never ends in a dot. List never shows it, nor anything that
+// is not a regular file with a valid key as its name (symbolic links,
+// devices, "name." files put there by other tools).
+//
+// # Guarantees
+//
+// A write goes to a temporary file beside its target, which is synced and
+// then renamed (or linked, when nothing is there yet) into place; the
+// directory is synced after. The rename is the commit point: after a
+// crash an object is whole, old or new, or absent. A body that fails or a
+// context cancelled before the commit leaves the previous state and no
+// visible trace. A crash may leave a temporary file or a stale sidecar
+// under ".objstore."; they are never listed, and are safe to delete.
+//
+// The ETag is the file's modification time in nanoseconds and its size.
+// The driver sets the time to a stamp unique within the process for each
+// write, so an ETag changes on every write, even of the same bytes; a
+// file changed by another program gets a new ETag too. The sidecar of an
+// object is named after that stamp, so it can never describe other bytes:
+// a file without its sidecar (written by another tool, or a crash between
+// the sidecar and the data) reads as application/octet-stream with no
+// Metadata. The filesystem must keep sub-second modification times (ext4,
+// XFS, Btrfs, tmpfs, ZFS and APFS do); on one with whole seconds, two
+// writes of the same size in the same second would share an ETag.
+// ModTime is that time truncated to whole seconds, in Put's result, Stat,
+// Get and List alike.
+//
+// IfAbsent is atomic: the temporary file is hard-linked to the key, which
+// fails if anything is there. Every other commit, and every Delete, holds
+// an exclusive flock(2) on the file it replaces or removes, and IfMatch is
+// checked under it, so conditional writes are atomic across goroutines,
+// Store handles and processes on the same machine (and on network
+// filesystems whose flock is coherent; NFS emulates it with POSIX locks).
+// The driver needs hard links and flock: it supports Linux, macOS and the
+// BSDs; elsewhere writes fail with ErrUnsupported.
+//
+// # Edges
+//
+// Keys map to paths under the root through [os.Root]: no key, and no
+// symbolic link inside the tree, can reach a file outside it. A symbolic
+// link that points outside gets ErrPermission; a symbolic link at a key's
+// own path is not an object (Stat and Get answer ErrNotFound, Put and
+// Delete refuse it with ErrPermission rather than act through it). A
+// link to a directory inside the tree is followed by Stat, Get, Put and
+// Delete, but List does not descend into it.
+//
+// A filesystem cannot hold a file "a" and a directory "a", so objects
+// "a" and "a/b" cannot both exist: putting "a/b" while "a" is an object,
+// or "a" while objects exist under "a/", fails with ErrInvalidArgument and
+// a message naming the clash. (MinIO, which also maps keys to files, hides
+// the child instead; see docs/SEMANTICS.md.) Directories left empty by a
+// Delete, or by a failed write, are removed, up to the root; the root
+// itself stays.
+//
+// Keys are compared byte for byte, so the filesystem must be
+// case-sensitive and must not normalise Unicode names: on macOS's default
+// APFS, "A" and "a", or "é" and "e\u0301", are one file.
+package file
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/objstore-go/objstore"
+)
+
+// Options adjusts New. The zero value opens an existing directory.
+type Options struct {
+	// Create makes a missing root directory an empty store, created with
+	// its parents by the first write, rather than a missing bucket.
+	Create bool
+}
+
+// Store is a Store over a local directory. It is safe for concurrent use,
+// and any number of Stores, in any number of processes, may share a
+// directory.
+type Store struct {
+	dir    string // the root directory, absolute and clean
+	create bool
+	ns     objstore.Namespace
+	closed atomic.Bool
+}
+
+var _ objstore.Store = (*Store)(nil)
+
+// New returns the store rooted at the directory root, like file://root. A
+// relative root is made absolute now. The directory need not exist yet:
+// operations fail with ErrBucketNotFound while it does not, unless
+// opts.Create is set. A nil opts means the defaults.
+func New(root string, opts *Options) (*Store, error) {
+	if root == "" {
+		return nil, objstore.InvalidArgument(Scheme, "open", "", "the root directory is empty; name a directory, like file:///var/lib/objects")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument, Err: err}
+	}
+	// The root's path counts toward the length of keys, as a URL prefix
+	// does with every driver (rule K1): a key of file:///a/b/c is key
+	// "b/c/"+key of file:///a, and must be valid there too.
+	ns := objstore.Namespace{Driver: Scheme}
+	if p := strings.Trim(filepath.ToSlash(abs), "/"); p != "" {
+		ns.Prefix = p + "/"
+	}
+	s := &Store{dir: abs, ns: ns}
+	if opts != nil {
+		s.create = opts.Create
+	}
+	return s, nil
+}
+
+// hidden is the name of the bookkeeping directory in each directory. It
+// ends in a dot, so it is never a key segment.
+const hidden = ".objstore."
+
+var (
+	errClosed       = errors.New("the store is closed")
+	errPutNotAbsent = errors.New("the key exists and IfAbsent was set")
+	errETagMismatch = errors.New("the ETag does not match")
+	errNotModified  = errors.New("the ETag matches IfNoneMatch")
+	errNotRegular   = errors.New("a symbolic link or special file is at the key's path; the file driver does not act through it")
+)
+
+func (s *Store) fail(op, key string, kind, cause error) error {
+	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: cause}
+}
+
+// ioFail classifies an error from the filesystem.
+func (s *Store) ioFail(op, key string, err error) error {
+	var oe *objstore.Error
+	if errors.As(err, &oe) {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return s.fail(op, key, nil, err)
+	case escapes(err):
+		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: objstore.ErrPermission, Err: err,
+			Hint: "a symbolic link inside the store's directory points outside it; the file driver never follows it"}
+	case errors.Is(err, fs.ErrNotExist):
+		return s.fail(op, key, objstore.ErrNotFound, err)
+	case errors.Is(err, fs.ErrPermission):
+		return s.fail(op, key, objstore.ErrPermission, err)
+	case errors.Is(err, errors.ErrUnsupported):
+		return s.fail(op, key, objstore.ErrUnsupported, err)
+	}
+	return s.fail(op, key, nil, err)
+}
+
+// escapes reports the error os.Root gives for a path leaving the root.
+func escapes(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent"
+}
+
+// notDir reports an error saying that a path component is a file. For a
+// last component, os.Root.OpenRoot says so with an error of its own
+// rather than ENOTDIR.
+func notDir(err error) bool {
+	if errors.Is(err, syscall.ENOTDIR) {
+		return true
+	}
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "not a directory"
+}
+
+// begin checks what every operation checks first. Keys are validated.
+func (s *Store) begin(ctx context.Context, op, key string) error {
+	if err := ctx.Err(); err != nil {
+		return s.fail(op, key, nil, err)
+	}
+	if s.closed.Load() {
+		return s.fail(op, key, nil, errClosed)
+	}
+	return nil
+}
+
+// openRoot opens the root directory. For a missing root it returns
+// ErrBucketNotFound, or, with Create, a nil Root for reads (an empty
+// store) and a fresh directory for writes.
+func (s *Store) openRoot(op, key string, write bool) (*os.Root, error) {
+	r, err := os.OpenRoot(s.dir)
+	if err == nil {
+		return r, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) && s.create {
+		if !write {
+			return nil, nil
+		}
+		if err := os.MkdirAll(s.dir, 0o777); err != nil {
+			return nil, s.ioFail(op, key, err)
+		}
+		if r, err = os.OpenRoot(s.dir); err == nil {
+			return r, nil
+		}
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: objstore.ErrBucketNotFound, Err: err,
+			Hint: fmt.Sprintf("the directory %s does not exist; create it, or open the URL with ?create=true", s.dir)}
+	case notDir(err):
+		return nil, &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: objstore.ErrBucketNotFound, Err: err,
+			Hint: fmt.Sprintf("%s is not a directory", s.dir)}
+	}
+	return nil, s.ioFail(op, key, err)
+}
+
+// split returns the directory of key ("" at the root) and its last
+// segment.
+func split(key string) (dir, name string) {
+	i := strings.LastIndexByte(key, '/')
+	if i < 0 {
+		return "", key
+	}
+	return key[:i], key[i+1:]
+}
+
+// openDir opens the directory dir ("" is root itself) as a Root. The
+// caller closes it unless it is root.
+func openDir(root *os.Root, dir string) (*os.Root, error) {
+	if dir == "" {
+		return root, nil
+	}
+	return root.OpenRoot(dir)
+}
+
+func closeDir(root, d *os.Root) {
+	if d != nil && d != root {
+		d.Close()
+	}
+}
+
+// readMissing reports the errors that mean a key's directory, and so the
+// key, does not exist.
+func readMissing(err error) bool { return errors.Is(err, fs.ErrNotExist) || notDir(err) }
+
+// Stat returns the attributes of the object at key.
+func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
+	if _, err := s.ns.Stat(key); err != nil {
+		return objstore.Attrs{}, err
+	}
+	if err := s.begin(ctx, "stat", key); err != nil {
+		return objstore.Attrs{}, err
+	}
+	root, err := s.openRoot("stat", key, false)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	if root == nil {
+		return objstore.Attrs{}, s.fail("stat", key, objstore.ErrNotFound, nil)
+	}
+	defer root.Close()
+	dirName, name := split(key)
+	d, err := openDir(root, dirName)
+	if err != nil {
+		return objstore.Attrs{}, s.readFail("stat", key, err)
+	}
+	defer closeDir(root, d)
+	for range maxRetries {
+		fi, err := d.Lstat(name)
+		if err != nil {
+			return objstore.Attrs{}, s.readFail("stat", key, err)
+		}
+		if !fi.Mode().IsRegular() {
+			return objstore.Attrs{}, s.fail("stat", key, objstore.ErrNotFound, nil)
+		}
+		a, ok, err := readAttrs(d, key, name, fi)
+		if err != nil {
+			return objstore.Attrs{}, s.ioFail("stat", key, err)
+		}
+		if ok || s.unchanged(d, name, fi) {
+			return a, nil
+		}
+		// Replaced while we looked, and its sidecar removed: look again.
+	}
+	return objstore.Attrs{}, s.fail("stat", key, nil, errBusy)
+}
+
+// maxRetries bounds the loops that start over when a concurrent writer
+// replaced a file between two steps.
+const maxRetries = 100
+
+var errBusy = errors.New("the object kept changing while it was read; try again")
+
+// readFail classifies an error on the read path: a missing file or
+// directory, or a file where a directory should be, is ErrNotFound.
+func (s *Store) readFail(op, key string, err error) error {
+	if readMissing(err) && !escapes(err) {
+		return s.fail(op, key, objstore.ErrNotFound, err)
+	}
+	return s.ioFail(op, key, err)
+}
+
+// unchanged reports whether name still is the file fi describes.
+func (s *Store) unchanged(d *os.Root, name string, fi fs.FileInfo) bool {
+	now, err := d.Lstat(name)
+	return err == nil && os.SameFile(now, fi) && now.ModTime().Equal(fi.ModTime()) && now.Size() == fi.Size()
+}
+
+// Get opens the object at key, or the range opts asks for. The Reader
+// holds the file open: a concurrent overwrite or Delete does not disturb
+// it.
+func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
+	if _, err := s.ns.Get(key, opts); err != nil {
+		return nil, err
+	}
+	if err := s.begin(ctx, "get", key); err != nil {
+		return nil, err
+	}
+	if opts == nil {
+		opts = &objstore.GetOptions{}
+	}
+	root, err := s.openRoot("get", key, false)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return nil, s.fail("get", key, objstore.ErrNotFound, nil)
+	}
+	defer root.Close()
+	dirName, name := split(key)
+	d, err := openDir(root, dirName)
+	if err != nil {
+		return nil, s.readFail("get", key, err)
+	}
+	defer closeDir(root, d)
+	f, a, err := s.openObject("get", key, d, name)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*objstore.Reader, error) {
+		f.Close()
+		return nil, err
+	}
+	if opts.IfMatch != "" && !etagMatches(opts.IfMatch, a.ETag) {
+		return fail(s.fail("get", key, objstore.ErrPrecondition, errETagMismatch))
+	}
+	if opts.IfNoneMatch != "" && etagMatches(opts.IfNoneMatch, a.ETag) {
+		return fail(s.fail("get", key, objstore.ErrNotModified, errNotModified))
+	}
+	offset, length, err := s.ns.ResolveRange(key, opts.Range, a.Size)
+	if err != nil {
+		return fail(err)
+	}
+	body := &fileBody{s: s, ctx: ctx, key: key, f: f, r: io.NewSectionReader(f, offset, length)}
+	return objstore.NewReader(body, a, offset, length), nil
+}
+
+// openObject opens the regular file name in d and returns it with its
+// attributes, read from the same version of the file.
+func (s *Store) openObject(op, key string, d *os.Root, name string) (*os.File, objstore.Attrs, error) {
+	for range maxRetries {
+		li, err := d.Lstat(name)
+		if err != nil {
+			return nil, objstore.Attrs{}, s.readFail(op, key, err)
+		}
+		if !li.Mode().IsRegular() {
+			return nil, objstore.Attrs{}, s.fail(op, key, objstore.ErrNotFound, nil)
+		}
+		f, err := d.Open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, objstore.Attrs{}, s.readFail(op, key, err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, objstore.Attrs{}, s.ioFail(op, key, err)
+		}
+		if !os.SameFile(fi, li) {
+			f.Close()
+			continue
+		}
+		a, ok, err := readAttrs(d, key, name, fi)
+		if err != nil {
+			f.Close()
+			return nil, objstore.Attrs{}, s.ioFail(op, key, err)
+		}
+		if ok || s.unchanged(d, name, fi) {
+			return f, a, nil
+		}
+		f.Close()
+	}
+	return nil, objstore.Attrs{}, s.fail(op, key, nil, errBusy)
+}
+
+func etagMatches(cond, etag string) bool { return cond == "*" || cond == etag }
+
+// fileBody serves a range of an open file, failing once ctx is done.
+type fileBody struct {
+	s   *Store
+	ctx context.Context
+	key string
+	f   *os.File
+	r   *io.SectionReader
+}
+
+func (b *fileBody) Read(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, b.s.fail("get", b.key, nil, err)
+	}
+	return b.r.Read(p)
+}
+
+func (b *fileBody) Close() error { return b.f.Close() }
+
+// Delete removes the object at key; a missing key is not an error.
+// Directories the removal leaves empty are removed too, up to the root.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if _, err := s.ns.Delete(key); err != nil {
+		return err
+	}
+	if err := s.begin(ctx, "delete", key); err != nil {
+		return err
+	}
+	root, err := s.openRoot("delete", key, false)
+	if err != nil || root == nil {
+		return err
+	}
+	defer root.Close()
+	dirName, name := split(key)
+	d, err := openDir(root, dirName)
+	if readMissing(err) && !escapes(err) {
+		return nil
+	}
+	if err != nil {
+		return s.ioFail("delete", key, err)
+	}
+	defer closeDir(root, d)
+	for range maxRetries {
+		li, err := d.Lstat(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		case err != nil:
+			return s.ioFail("delete", key, err)
+		case li.IsDir():
+			return nil // a directory of other keys, not an object
+		case !li.Mode().IsRegular():
+			return s.fail("delete", key, objstore.ErrPermission, errNotRegular)
+		}
+		f, err := d.Open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return s.ioFail("delete", key, err)
+		}
+		fi, ok, err := lockCurrent(f, d, name)
+		if err != nil {
+			f.Close()
+			return s.ioFail("delete", key, err)
+		}
+		if !ok {
+			f.Close()
+			continue
+		}
+		err = d.Remove(name)
+		if err == nil {
+			d.Remove(sidecarName(name, stampOf(fi)))
+		}
+		f.Close()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return s.ioFail("delete", key, err)
+		}
+		if err := syncDir(d, "."); err != nil {
+			return s.ioFail("delete", key, err)
+		}
+		prune(root, dirName)
+		return nil
+	}
+	return s.fail("delete", key, nil, errBusy)
+}
+
+// prune removes dir's bookkeeping directory and dir itself while they are
+// empty, then its parents, up to (not including) the root. It removes
+// directories only.
+func prune(root *os.Root, dir string) {
+	for {
+		d, err := openDir(root, dir)
+		if err != nil {
+			return
+		}
+		rmdir(d, hidden)
+		closeDir(root, d)
+		if dir == "" {
+			return
+		}
+		parent, name := split(dir)
+		p, err := openDir(root, parent)
+		if err != nil {
+			return
+		}
+		err = rmdir(p, name)
+		closeDir(root, p)
+		if err != nil {
+			return
+		}
+		dir = parent
+	}
+}
+
+// syncDir fsyncs the directory name in d.
+func syncDir(d *os.Root, name string) error {
+	f, err := d.Open(name)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
+		return nil // a filesystem that cannot sync directories
+	}
+	return err
+}
+
+// Close makes later calls on this handle fail. Readers already open stay
+// usable. It never fails.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}

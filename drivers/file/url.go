@@ -1,0 +1,59 @@
+package file
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/objstore-go/objstore"
+)
+
+// Scheme is the URL scheme this package registers.
+const Scheme = "file"
+
+func init() { objstore.Register(Scheme, open) }
+
+const credentialHint = "the file driver takes no credentials: it reads and writes with the permissions of the process"
+
+// open serves file:///abs/dir?create=true. See the package documentation
+// for what the path means.
+func open(_ context.Context, u *url.URL) (objstore.Store, error) {
+	q, err := objstore.Query(Scheme, u, []string{"create"}, credentialHint)
+	if err != nil {
+		return nil, err
+	}
+	var opts Options
+	if v, ok := q["create"]; ok {
+		if opts.Create, err = objstore.ParseBool(Scheme, "create", v); err != nil {
+			return nil, err
+		}
+	}
+	if u.Host != "" && u.Host != "localhost" {
+		return nil, objstore.InvalidArgument(Scheme, "open", "",
+			fmt.Sprintf("the URL names the host %q; a file URL names a local directory, file:///abs/dir (or file://localhost/abs/dir)", u.Host))
+	}
+	if msg := checkRoot(u.Path); msg != "" {
+		return nil, objstore.InvalidArgument(Scheme, "open", "", msg)
+	}
+	return New(u.Path, &opts)
+}
+
+// checkRoot reports why p is not a usable root directory path, or "".
+func checkRoot(p string) string {
+	if p == "" || p[0] != '/' {
+		return "the URL has no absolute path; write file:///abs/dir"
+	}
+	if p == "/" {
+		return ""
+	}
+	for seg := range strings.SplitSeq(strings.TrimSuffix(p[1:], "/"), "/") {
+		switch seg {
+		case "":
+			return fmt.Sprintf("the URL path %q has an empty segment (\"//\"); write the directory's clean absolute path", p)
+		case ".", "..":
+			return fmt.Sprintf("the URL path %q has a %q segment; write the directory's clean absolute path", p, seg)
+		}
+	}
+	return ""
+}
