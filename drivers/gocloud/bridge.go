@@ -1,0 +1,380 @@
+// Package gocloud connects objstore and gocloud.dev/blob in both
+// directions.
+//
+// The bridge opens any gocloud.dev/blob bucket as an objstore.Store: the
+// URL schemes gocloud+mem, gocloud+file, gocloud+s3, gocloud+azblob and
+// gocloud+gs hand the rest of the URL to blob.OpenBucket (the app imports
+// the gocloud driver, such as gocloud.dev/blob/s3blob), and Wrap adapts a
+// *blob.Bucket the app already has. The bridge keeps objstore's contract
+// where gocloud can express it: keys and options are validated by
+// objstore.Namespace before any request, errors carry objstore's classes
+// with the gocloud (and SDK) error reachable through errors.As, ETags are
+// quoted. Where gocloud cannot express a rule atomically (IfMatch on Put,
+// IfMatch and IfNoneMatch on Get, conditional Copy) the bridge returns
+// ErrUnsupported rather than emulate it with a check-then-act race. See
+// docs/GOCLOUD.md for the rule-by-rule report.
+//
+// The reverse adapter, NewBucket, serves any objstore.Store as a
+// *blob.Bucket, so code written against gocloud.dev/blob can use objstore's
+// drivers.
+package gocloud
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/objstore-go/objstore"
+)
+
+// DefaultDriver is the Driver name of a wrapped bucket's errors when
+// Options.Driver is empty.
+const DefaultDriver = "gocloud"
+
+// Options adjust Wrap. A nil *Options means the zero value.
+type Options struct {
+	// Driver names the store in errors (objstore.Error.Driver). Empty means
+	// "gocloud".
+	Driver string
+	// Prefix is a key prefix, as a URL path is for the other drivers: "" or
+	// a valid key, with or without a trailing "/".
+	Prefix string
+	// AtomicIfNotExist declares that the bucket's gocloud driver checks
+	// blob.WriterOptions.IfNotExist atomically on the server, which
+	// PutOptions.IfAbsent needs. Without it IfAbsent gives ErrUnsupported.
+	// memblob, s3blob, azureblob and gcsblob of gocloud.dev v0.47.0 do;
+	// fileblob does not (it checks with os.Stat, then renames).
+	AtomicIfNotExist bool
+}
+
+// Store is an objstore.Store over a gocloud.dev *blob.Bucket. It is safe
+// for concurrent use, as *blob.Bucket is.
+type Store struct {
+	b        *blob.Bucket
+	ns       objstore.Namespace
+	ifAbsent bool // the driver honours IfNotExist atomically
+	owns     bool // Close closes b
+	closed   atomic.Bool
+}
+
+var _ objstore.Store = (*Store)(nil)
+
+// Wrap returns a Store over b. The Store does not own b: its Close leaves b
+// open for the caller to close. An invalid Options.Prefix gives
+// ErrInvalidArgument.
+func Wrap(b *blob.Bucket, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Driver == "" {
+		o.Driver = DefaultDriver
+	}
+	ns, err := objstore.NewNamespace(o.Driver, &url.URL{Path: o.Prefix})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{b: b, ns: ns, ifAbsent: o.AtomicIfNotExist}, nil
+}
+
+// Bucket returns the *blob.Bucket under s, for what only gocloud offers
+// (As, SignedURL).
+func (s *Store) Bucket() *blob.Bucket { return s.b }
+
+var errClosed = errors.New("the store is closed")
+
+// begin checks the context and the handle before any request.
+func (s *Store) begin(ctx context.Context, op, key string) error {
+	if err := ctx.Err(); err != nil {
+		return &objstore.Error{Driver: s.ns.Driver, Op: op, Key: key, Err: err}
+	}
+	if s.closed.Load() {
+		return &objstore.Error{Driver: s.ns.Driver, Op: op, Key: key, Err: errClosed}
+	}
+	return nil
+}
+
+// quoteETag returns an entity tag quoted, as objstore returns them. gocloud
+// passes on whatever the service sent; most quote, some do not.
+func quoteETag(e string) string {
+	if e == "" || strings.HasPrefix(e, `"`) || strings.HasPrefix(e, `W/"`) {
+		return e
+	}
+	return `"` + e + `"`
+}
+
+func (s *Store) attrs(key string, a *blob.Attributes) objstore.Attrs {
+	return objstore.Attrs{
+		Key:         key,
+		Size:        a.Size,
+		ETag:        quoteETag(a.ETag),
+		ModTime:     a.ModTime,
+		ContentType: a.ContentType,
+		Metadata:    objstore.NormalizeMetadata(a.Metadata),
+	}
+}
+
+// Stat returns the attributes of the object at key: one Attributes call.
+func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
+	full, err := s.ns.Stat(key)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	if err := s.begin(ctx, "stat", key); err != nil {
+		return objstore.Attrs{}, err
+	}
+	a, err := s.b.Attributes(ctx, full)
+	if err != nil {
+		return objstore.Attrs{}, s.fail(ctx, "stat", key, err)
+	}
+	return s.attrs(key, a), nil
+}
+
+// getAttempts bounds how often Get retries when the object changes between
+// its Attributes call and its read.
+const getAttempts = 5
+
+// Get opens the object at key. gocloud's reader carries no ETag or
+// metadata, so Get asks for the attributes first, then reads the range,
+// and checks that the reader saw the same version (size and modification
+// time); if not, it starts over, up to five times; under a steady stream of overwrites it can still give up, with an error and never with mismatched attributes. IfMatch and
+// IfNoneMatch give ErrUnsupported: gocloud has no conditional read.
+func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
+	full, err := s.ns.Get(key, opts)
+	if err != nil {
+		return nil, err
+	}
+	var o objstore.GetOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.IfMatch != "" || o.IfNoneMatch != "" {
+		return nil, s.unsupported("get", key, "IfMatch and IfNoneMatch on Get: gocloud.dev/blob has no conditional read")
+	}
+	if err := s.begin(ctx, "get", key); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		a, err := s.b.Attributes(ctx, full)
+		if err != nil {
+			return nil, s.fail(ctx, "get", key, err)
+		}
+		attrs := s.attrs(key, a)
+		offset, length, err := s.ns.ResolveRange(key, o.Range, attrs.Size)
+		if err != nil {
+			return nil, err
+		}
+		if length == 0 {
+			return objstore.NewReader(io.NopCloser(bytes.NewReader(nil)), attrs, offset, 0), nil
+		}
+		r, err := s.b.NewRangeReader(ctx, full, offset, length, nil)
+		if err != nil {
+			return nil, s.fail(ctx, "get", key, err)
+		}
+		if r.Size() == a.Size && (r.ModTime().IsZero() || r.ModTime().Equal(a.ModTime)) {
+			return objstore.NewReader(&body{ctx: ctx, r: r, s: s, key: key}, attrs, offset, length), nil
+		}
+		r.Close()
+		if attempt == getAttempts {
+			return nil, &objstore.Error{Driver: s.ns.Driver, Op: "get", Key: key,
+				Err: fmt.Errorf("the object changed between reading its attributes and its body, %d times in a row", getAttempts)}
+		}
+	}
+}
+
+// body serves a gocloud reader, failing once ctx is done: gocloud's
+// in-memory and file readers do not watch the context.
+type body struct {
+	ctx context.Context
+	r   *blob.Reader
+	s   *Store
+	key string
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, b.s.fail(b.ctx, "get", b.key, err)
+	}
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.s.fail(b.ctx, "get", b.key, err)
+	}
+	return n, err
+}
+
+func (b *body) Close() error { return b.r.Close() }
+
+// Put writes body to key through a blob.Writer. A body that fails, or a
+// context cancelled while it is read, aborts the writer (its context is
+// cancelled before Close, which gocloud drivers take as an abort), so
+// nothing is committed. IfAbsent maps to WriterOptions.IfNotExist when the
+// driver checks it atomically, else ErrUnsupported; IfMatch gives
+// ErrUnsupported. gocloud rewrites a ContentType to canonical form
+// (mime.FormatMediaType); one that it would change gives ErrUnsupported
+// rather than come back altered. The attributes returned come from an
+// Attributes call after the write, since gocloud's writer returns none.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
+	full, err := s.ns.Put(key, opts)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	var o objstore.PutOptions
+	if opts != nil {
+		o = *opts
+	}
+	switch {
+	case o.IfMatch != "":
+		return objstore.Attrs{}, s.unsupported("put", key, "IfMatch on Put: gocloud.dev/blob has no conditional overwrite")
+	case o.IfAbsent && !s.ifAbsent:
+		return objstore.Attrs{}, s.unsupported("put", key, "IfAbsent on Put: this bucket's gocloud driver does not check IfNotExist atomically")
+	}
+	ct := objstore.ContentTypeOrDefault(o.ContentType)
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return objstore.Attrs{}, objstore.InvalidArgument(s.ns.Driver, "put", key, fmt.Sprintf("ContentType %q is not a media type gocloud accepts: %v", ct, err))
+	}
+	if canon := mime.FormatMediaType(mt, params); canon != ct {
+		return objstore.Attrs{}, &objstore.Error{Driver: s.ns.Driver, Op: "put", Key: key, Kind: objstore.ErrUnsupported,
+			Err:  fmt.Errorf("gocloud.dev/blob would store ContentType %q as %q", ct, canon),
+			Hint: fmt.Sprintf("pass the canonical form %q", canon)}
+	}
+	if err := s.begin(ctx, "put", key); err != nil {
+		return objstore.Attrs{}, err
+	}
+	if r == nil {
+		r = bytes.NewReader(nil)
+	}
+	if err := s.write(ctx, full, r, &blob.WriterOptions{
+		ContentType:                 ct,
+		DisableContentTypeDetection: true,
+		Metadata:                    objstore.NormalizeMetadata(o.Metadata),
+		IfNotExist:                  o.IfAbsent,
+		BufferSize:                  int(o.PartSize),
+		MaxConcurrency:              o.Concurrency,
+	}); err != nil {
+		var oe *objstore.Error
+		if errors.As(err, &oe) {
+			oe.Key = key
+			if o.IfAbsent && oe.Kind == objstore.ErrPrecondition {
+				oe.Kind = objstore.ErrExists
+			}
+		}
+		return objstore.Attrs{}, err
+	}
+	a, err := s.b.Attributes(ctx, full)
+	if err != nil {
+		return objstore.Attrs{}, s.fail(ctx, "put", key, err)
+	}
+	return s.attrs(key, a), nil
+}
+
+// write uploads r to full with blob.Bucket.Upload and commits it, or
+// aborts it. A body that fails cancels the upload's context before gocloud
+// closes the writer, which gocloud drivers take as an abort (memblob and
+// fileblob would otherwise commit what they had buffered). Upload, rather
+// than Write calls, also keeps clear of gocloud azureblob's writer, which
+// panics in Close after a failed upload that began with Write (it closes a
+// pipe its upload goroutine has set to nil); a panic is still recovered
+// and reported as an error. The error returned is an *objstore.Error.
+func (s *Store) write(ctx context.Context, full string, r io.Reader, wo *blob.WriterOptions) (err error) {
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer func() {
+		if p := recover(); p != nil {
+			err = &objstore.Error{Driver: s.ns.Driver, Op: "put", Err: fmt.Errorf("the gocloud writer panicked: %v", p)}
+		}
+	}()
+	body := &abortingReader{r: r, cancel: cancel}
+	uerr := s.b.Upload(wctx, full, body, wo)
+	switch {
+	case body.err != nil:
+		return s.fail(ctx, "put", full, body.err)
+	case ctx.Err() != nil:
+		return s.fail(ctx, "put", full, ctx.Err())
+	case uerr != nil:
+		return s.fail(ctx, "put", full, uerr)
+	}
+	return nil
+}
+
+// abortingReader cancels the upload's context when the body fails.
+type abortingReader struct {
+	r      io.Reader
+	cancel context.CancelCauseFunc
+	err    error
+}
+
+func (a *abortingReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && err != io.EOF {
+		a.err = err
+		a.cancel(err)
+	}
+	return n, err
+}
+
+// Delete removes the object at key. gocloud reports a missing key as
+// NotFound; objstore's Delete of a missing key succeeds.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	full, err := s.ns.Delete(key)
+	if err != nil {
+		return err
+	}
+	if err := s.begin(ctx, "delete", key); err != nil {
+		return err
+	}
+	err = s.b.Delete(ctx, full)
+	if err != nil && gcerrors.Code(err) == gcerrors.NotFound && ctx.Err() == nil && !s.bucketGone(ctx, err) {
+		return nil
+	}
+	return s.fail(ctx, "delete", key, err)
+}
+
+// Copy copies src to dst with blob.Bucket.Copy, then reads dst's
+// attributes to return them. IfAbsent and IfMatch give ErrUnsupported:
+// gocloud's Copy takes no condition.
+func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (objstore.Attrs, error) {
+	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	if opts != nil && (opts.IfAbsent || opts.IfMatch != "") {
+		return objstore.Attrs{}, s.unsupported("copy", dst, "IfAbsent and IfMatch on Copy: gocloud.dev/blob's Copy takes no condition")
+	}
+	if err := s.begin(ctx, "copy", dst); err != nil {
+		return objstore.Attrs{}, err
+	}
+	if err := s.b.Copy(ctx, fullDst, fullSrc, nil); err != nil {
+		key := dst
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			key = src
+		}
+		return objstore.Attrs{}, s.fail(ctx, "copy", key, err)
+	}
+	a, err := s.b.Attributes(ctx, fullDst)
+	if err != nil {
+		return objstore.Attrs{}, s.fail(ctx, "copy", dst, err)
+	}
+	return s.attrs(dst, a), nil
+}
+
+// Close makes later calls fail. It closes the bucket only when the Store
+// opened it from a URL; a wrapped bucket stays open for its owner.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) || !s.owns {
+		return nil
+	}
+	if err := s.b.Close(); err != nil {
+		return &objstore.Error{Driver: s.ns.Driver, Op: "close", Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package gocloud
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/objstore-go/objstore"
+)
+
+// SchemePrefix starts every scheme the bridge registers: gocloud+SCHEME
+// opens gocloud's SCHEME:// bucket.
+const SchemePrefix = "gocloud+"
+
+// Schemes are the objstore schemes this package registers, one per
+// gocloud.dev/blob driver of gocloud.dev v0.47.0 that is worth bridging.
+// The gocloud driver itself is imported by the app.
+var Schemes = []string{"gocloud+mem", "gocloud+file", "gocloud+s3", "gocloud+azblob", "gocloud+gs"}
+
+// atomicIfNotExist lists the gocloud schemes whose driver checks
+// WriterOptions.IfNotExist on the server (or under the bucket's lock, for
+// memblob), read from gocloud.dev v0.47.0's source. fileblob is missing:
+// it checks with os.Stat under a mutex of its own writer, then renames, so
+// racing writers both win.
+var atomicIfNotExist = map[string]bool{"mem": true, "s3": true, "azblob": true, "gs": true}
+
+// gocloudPackages names the package that registers each gocloud scheme.
+var gocloudPackages = map[string]string{
+	"mem": "gocloud.dev/blob/memblob", "file": "gocloud.dev/blob/fileblob", "s3": "gocloud.dev/blob/s3blob",
+	"azblob": "gocloud.dev/blob/azureblob", "gs": "gocloud.dev/blob/gcsblob",
+}
+
+const credentialHint = "credentials never go in a store URL; gocloud's drivers find them in their SDK's default chain " +
+	"(AWS: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a profile; Azure: AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or a Microsoft Entra credential; " +
+	"GCS: Application Default Credentials)"
+
+func init() {
+	for _, scheme := range Schemes {
+		objstore.Register(scheme, func(ctx context.Context, u *url.URL) (objstore.Store, error) {
+			return OpenURL(ctx, u)
+		})
+	}
+}
+
+// OpenURL opens the store that u names, as objstore.Open does for the
+// gocloud+ schemes:
+//
+//	gocloud+s3://bucket/prefix?region=us-east-1   → s3://bucket?region=us-east-1, keys under prefix/
+//	gocloud+azblob://container/prefix             → azblob://container
+//	gocloud+gs://bucket/prefix                    → gs://bucket
+//	gocloud+mem:///prefix                         → mem:// (a new, private bucket on every open)
+//	gocloud+file:///abs/dir                       → file:///abs/dir (the path is the directory)
+//
+// The host and query go to blob.OpenBucket unchanged, so every parameter of
+// the gocloud driver works (gocloud rejects the ones it does not know, by
+// name). The URL path is the key prefix, validated as for every objstore
+// driver, except for gocloud+file, where it is fileblob's directory. Before
+// anything reaches gocloud, OpenURL refuses with ErrInvalidArgument: a
+// parameter that looks like a secret (rule U4, with objstore.Query's
+// list, which also catches fileblob's secret_key_path), a repeated
+// parameter, gocloud's prefix= (the URL path is the prefix) and key=
+// (gocloud's single-key bucket, which is no Store). A gocloud scheme
+// whose driver the app did not import gives ErrInvalidArgument naming the
+// package to import.
+func OpenURL(ctx context.Context, u *url.URL) (*Store, error) {
+	driver := u.Scheme
+	inner, ok := strings.CutPrefix(driver, SchemePrefix)
+	fail := func(msg string) (*Store, error) { return nil, objstore.InvalidArgument(driver, "open", "", msg) }
+	if !ok || inner == "" {
+		return fail(fmt.Sprintf("scheme %q does not start with %q", driver, SchemePrefix))
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return fail("the URL's query is malformed; write name=value pairs joined by &")
+	}
+	if _, ok := q["prefix"]; ok {
+		return fail("prefix= is gocloud's key prefix; with objstore the URL path is the prefix: write " + driver + "://bucket/prefix")
+	}
+	if _, ok := q["key"]; ok {
+		return fail("key= opens gocloud's single-key bucket, which cannot serve a Store; leave it out")
+	}
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	// Query refuses secret-looking and repeated parameters; the rest are
+	// gocloud's to judge.
+	if _, err := objstore.Query(driver, u, names, credentialHint); err != nil {
+		return nil, err
+	}
+
+	target := &url.URL{Scheme: inner, Host: u.Host, RawQuery: u.RawQuery}
+	var ns objstore.Namespace
+	switch inner {
+	case "file":
+		if u.Host != "" {
+			return fail("a file URL has no host; write " + driver + ":///absolute/directory")
+		}
+		if p := u.Path; p == "" || p != path.Clean(p) && p != path.Clean(p)+"/" {
+			return fail(fmt.Sprintf("the directory %q is not a clean absolute path", u.Path))
+		}
+		target.Path = u.Path
+		ns = objstore.Namespace{Driver: driver}
+	case "mem":
+		if u.Host != "" {
+			return fail("gocloud+mem takes no name: each open is a new private memblob bucket; write " + driver + ":/// (objstore's own mem://NAME is shared by name)")
+		}
+		fallthrough
+	default:
+		if ns, err = objstore.NewNamespace(driver, u); err != nil {
+			return nil, err
+		}
+	}
+	mux := blob.DefaultURLMux()
+	if !mux.ValidBucketScheme(inner) {
+		pkg := gocloudPackages[inner]
+		if pkg == "" {
+			pkg = "the gocloud.dev driver for " + inner + "://"
+		}
+		return nil, &objstore.Error{Driver: driver, Op: "open", Kind: objstore.ErrInvalidArgument,
+			Err:  fmt.Errorf("no gocloud.dev/blob driver is registered for %s://", inner),
+			Hint: fmt.Sprintf("import _ %q in the app; gocloud schemes registered: %s", pkg, strings.Join(mux.BucketSchemes(), ", "))}
+	}
+	b, err := mux.OpenBucketURL(ctx, target)
+	if err != nil {
+		kind := codeKinds[gcerrors.Code(err)]
+		if kind == nil || kind == objstore.ErrNotFound {
+			kind = objstore.ErrInvalidArgument
+		}
+		return nil, &objstore.Error{Driver: driver, Op: "open", Kind: kind, Err: err}
+	}
+	return &Store{b: b, ns: ns, ifAbsent: atomicIfNotExist[inner], owns: true}, nil
+}
