@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +18,7 @@ import (
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/conformance"
 	_ "github.com/objstore-go/objstore/drivers/azure"
+	_ "github.com/objstore-go/objstore/drivers/file"
 	_ "github.com/objstore-go/objstore/drivers/memory"
 	_ "github.com/objstore-go/objstore/drivers/s3"
 )
@@ -75,10 +77,10 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// harnessFor describes the store at rawURL to the suite. Two cases need
-// help: mem:// alone would open a fresh store on every call, so it becomes
-// one fresh named store; and a missing in-memory bucket is spelled with
-// create=false.
+// harnessFor describes the store at rawURL to the suite. The suite makes a
+// missing bucket by changing the URL's host, which suits s3 and azblob;
+// mem and file spell it differently. And mem:// alone would open a fresh
+// store on every call, so it becomes one fresh named store.
 func harnessFor(rawURL string) (conformance.Harness, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -87,12 +89,15 @@ func harnessFor(rawURL string) (conformance.Harness, error) {
 		return conformance.Harness{}, err
 	}
 	h := conformance.Harness{URL: rawURL}
-	if u.Scheme == "mem" {
+	switch u.Scheme {
+	case "mem":
 		if u.Host == "" {
 			u.Host = "check-" + randomHex()
 			h.URL = u.String()
 		}
 		h.MissingBucketURL = "mem://objstore-missing-" + randomHex() + "?create=false"
+	case "file":
+		h.MissingBucketURL = (&url.URL{Scheme: "file", Path: path.Join(u.Path, "objstore-missing-"+randomHex())}).String()
 	}
 	return h, nil
 }

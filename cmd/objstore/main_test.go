@@ -54,3 +54,11 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckFilePasses(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"check", "file://" + t.TempDir() + "?create=true"}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), " 0 fail") {
+		t.Fatalf("check file:// exited %d\n%s%s", code, out.String(), errOut.String())
+	}
+}
