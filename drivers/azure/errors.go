@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -127,7 +128,7 @@ func classifyResponse(status int, code, text string, c cond) error {
 // *objstore.Error with its class.
 func (s *Store) fail(op, key string, err error, c cond) *objstore.Error {
 	kind := classify(err, c)
-	e := &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: err}
+	e := &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: compact(err)}
 	switch kind {
 	case objstore.ErrUnauthenticated:
 		var re *azcore.ResponseError
@@ -145,4 +146,40 @@ func (s *Store) fail(op, key string, err error, c cond) *objstore.Error {
 // failKind is fail with a class the driver decided on.
 func failKind(op, key string, kind, err error) *objstore.Error {
 	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: err}
+}
+
+// oneLineError gives an azcore.ResponseError a one-line message. azcore's
+// own spans a dozen lines with the response body; the status, the error
+// code and the request line are what a reader needs. errors.As still
+// reaches the *azcore.ResponseError underneath.
+type oneLineError struct {
+	re  *azcore.ResponseError
+	err error // what the SDK returned, which wraps re
+}
+
+func (r *oneLineError) Error() string {
+	var b strings.Builder
+	if req := r.re.RawResponse; req != nil && req.Request != nil {
+		// The path only: the query may carry a SAS.
+		b.WriteString(req.Request.Method + " " + req.Request.URL.EscapedPath() + ": ")
+	}
+	b.WriteString(strconv.Itoa(r.re.StatusCode))
+	if r.re.ErrorCode != "" {
+		b.WriteString(" " + r.re.ErrorCode)
+	} else if r.re.RawResponse != nil {
+		b.WriteString(" " + http.StatusText(r.re.StatusCode))
+	}
+	return b.String()
+}
+
+func (r *oneLineError) Unwrap() error { return r.err }
+
+// compact returns err with a one-line message when it carries a service
+// response, and err itself otherwise.
+func compact(err error) error {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return &oneLineError{re: re, err: err}
+	}
+	return err
 }

@@ -161,3 +161,22 @@ func TestFailHints(t *testing.T) {
 		t.Errorf("a permission failure does not say so: %v", e)
 	}
 }
+
+func TestErrorsAreOneLine(t *testing.T) {
+	s := &Store{source: "AZSTORE_X_KEY"}
+	req, _ := http.NewRequest(http.MethodGet, "https://acct.blob.core.windows.net/c/k?sv=1&sig=CANARYsig", nil)
+	raw := runtime.NewResponseError(&http.Response{
+		StatusCode: 404, Status: "404 Not Found", Request: req,
+		Header: http.Header{"X-Ms-Error-Code": {"BlobNotFound"}},
+		Body:   io.NopCloser(strings.NewReader("<Error><Code>BlobNotFound</Code><Message>gone\nRequestId:1</Message></Error>")),
+	})
+	err := s.fail("get", "k", raw, condNone)
+	msg := err.Error()
+	if strings.Contains(msg, "\n") || strings.Contains(msg, "CANARYsig") || !strings.Contains(msg, "GET /c/k: 404 BlobNotFound") {
+		t.Errorf("message %q: want one line with the request and the code, and no query", msg)
+	}
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.ErrorCode != "BlobNotFound" || !errors.Is(err, objstore.ErrNotFound) {
+		t.Errorf("the one-line error lost its class or the SDK error: %v", err)
+	}
+}
