@@ -1,0 +1,351 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+)
+
+// The defaults of DownloadOptions.
+const (
+	DefaultDownloadConcurrency = 4
+	DefaultDownloadChunkSize   = 8 << 20
+	DefaultDownloadThreshold   = 16 << 20
+)
+
+// copyBufferSize bounds the buffer each reading goroutine of a download
+// holds; a smaller ChunkSize lowers it to ChunkSize.
+const copyBufferSize = 1 << 20
+
+// DownloadOptions adjusts DownloadFile. The zero value, like a nil
+// *DownloadOptions, means the defaults.
+type DownloadOptions struct {
+	// Mode is the permission of the file created, before the umask is
+	// applied, as with os.WriteFile. Zero means 0o644. Only permission
+	// bits are accepted.
+	Mode fs.FileMode
+	// Concurrency is how many ranged reads run at once for an object above
+	// Threshold. Zero means DefaultDownloadConcurrency; 1 reads every
+	// object with one stream, whatever its size.
+	Concurrency int
+	// ChunkSize is the length of each ranged read. Zero means
+	// DefaultDownloadChunkSize.
+	ChunkSize int64
+	// Threshold is the size above which an object is read with parallel
+	// ranged reads of ChunkSize bytes rather than one stream. Zero means
+	// DefaultDownloadThreshold; a negative Threshold makes every object
+	// larger than ChunkSize parallel.
+	Threshold int64
+	// Progress, when not nil, is called with the bytes written to the file
+	// so far and the object's size: first with done == 0, then at least
+	// every MiB, and last with done == total when the download completes.
+	// The calls never overlap, done never decreases (except that a restart
+	// for an object replaced by a smaller one starts again from 0 with the
+	// new total), and the transfer waits while Progress runs, so it should
+	// return quickly.
+	Progress func(done, total int64)
+}
+
+// DownloadFile copies the object at key to the local file path atomically:
+// path holds either its previous content or the whole object, never a
+// part of it, and never a mix of two versions.
+//
+// DownloadFile calls Stat, writes the object to a new temporary file in the
+// directory of path (named "."+base+".objstore-" and a random suffix),
+// syncs it, renames it over path and syncs the directory. Every read is
+// pinned to the ETag that Stat returned (GetOptions.IfMatch). An object of
+// at most opts.Threshold bytes is read with one Get; a larger one with
+// parallel ranged Gets of opts.ChunkSize bytes, opts.Concurrency at a time,
+// written in place with WriteAt, so that memory stays bounded by
+// Concurrency × min(ChunkSize, 1 MiB) of buffers besides what the driver
+// holds. A zero-byte object is not read at all: path becomes an empty
+// file.
+//
+// If the object changes during the download (a pinned read fails with
+// ErrPrecondition), DownloadFile starts over once, with a fresh Stat; if
+// it changes again, the ErrPrecondition is returned. A Store whose Get
+// cannot take IfMatch gives ErrUnsupported: without pinned reads, chunks
+// of two versions could meet in one file that looks complete.
+//
+// It returns the attributes of the object written. On any error, the
+// cancellation of ctx included, the temporary file is removed and an
+// existing file at path is left untouched; the error is the Store's
+// (*Error: ErrNotFound for a missing key, ErrPrecondition, a context error
+// for a cancellation), or a local file system error wrapped with the key
+// and path. A missing destination directory is an error wrapping
+// fs.ErrNotExist; DownloadFile does not create directories. A directory at
+// path is an error; a symbolic link at path is replaced, not followed.
+// Should the final directory sync fail, path already holds the new
+// content, but the rename may not survive a crash; the error says so.
+func DownloadFile(ctx context.Context, s Store, key, path string, opts *DownloadOptions) (Attrs, error) {
+	var o DownloadOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := o.fill(); err != nil {
+		return Attrs{}, localError("download", key, path, err)
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if err := checkDestination(dir, path); err != nil {
+		return Attrs{}, localError("download", key, path, err)
+	}
+	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: newProgress(o.Progress)}
+	for attempt := 1; ; attempt++ {
+		attrs, err := s.Stat(ctx, key)
+		if err != nil {
+			return Attrs{}, err
+		}
+		if attrs.ETag == "" {
+			return Attrs{}, localError("download", key, path,
+				errors.New("the store returned no ETag for the object, and a download must pin its reads to one"))
+		}
+		err = d.once(ctx, attrs)
+		if err == nil {
+			return attrs, nil
+		}
+		if attempt == 2 || !errors.Is(err, ErrPrecondition) || ctx.Err() != nil {
+			return Attrs{}, err
+		}
+	}
+}
+
+// fill applies the defaults and checks the options.
+func (o *DownloadOptions) fill() error {
+	switch {
+	case o.Mode&^fs.ModePerm != 0:
+		return fmt.Errorf("%w: DownloadOptions.Mode %v has bits other than permissions; give permission bits only, such as 0o644", ErrInvalidArgument, o.Mode)
+	case o.Concurrency < 0:
+		return fmt.Errorf("%w: DownloadOptions.Concurrency is %d; give 0 for the default (%d) or a positive number", ErrInvalidArgument, o.Concurrency, DefaultDownloadConcurrency)
+	case o.ChunkSize < 0:
+		return fmt.Errorf("%w: DownloadOptions.ChunkSize is %d; give 0 for the default (%d) or a positive size", ErrInvalidArgument, o.ChunkSize, DefaultDownloadChunkSize)
+	}
+	if o.Mode == 0 {
+		o.Mode = 0o644
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultDownloadConcurrency
+	}
+	if o.ChunkSize == 0 {
+		o.ChunkSize = DefaultDownloadChunkSize
+	}
+	if o.Threshold == 0 {
+		o.Threshold = DefaultDownloadThreshold
+	}
+	return nil
+}
+
+// checkDestination fails, before anything is read, when dir is not an
+// existing directory or path is a directory.
+func checkDestination(dir, path string) error {
+	if filepath.Base(path) == "." || filepath.Base(path) == ".." || path == "" || os.IsPathSeparator(path[len(path)-1]) {
+		return fmt.Errorf("the destination %q names a directory, not a file", path)
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("the destination directory %s does not exist; create it first: %w", dir, err)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("the destination's parent %s is not a directory", dir)
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("the destination %s is a directory", path)
+	}
+	return nil
+}
+
+// download is one DownloadFile call.
+type download struct {
+	s         Store
+	key, path string
+	dir, base string
+	opts      *DownloadOptions
+	prog      *progress
+}
+
+// once downloads the version attrs describes, and renames it over path.
+func (d *download) once(ctx context.Context, attrs Attrs) error {
+	d.prog.start(attrs.Size)
+	f, tmp, err := createTemp(d.dir, d.base, d.opts.Mode)
+	if err != nil {
+		return localError("download", d.key, d.path, err)
+	}
+	if err := d.write(ctx, f, attrs); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := syncDir(d.dir); err != nil {
+		return localError("download", d.key, d.path,
+			fmt.Errorf("the file is in place, but syncing its directory failed, so the rename may not survive a crash: %w", err))
+	}
+	return nil
+}
+
+// write fills f, syncs and closes it, and renames it over path.
+func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
+	var err error
+	switch {
+	case attrs.Size == 0:
+	case attrs.Size > d.opts.Threshold && attrs.Size > d.opts.ChunkSize && d.opts.Concurrency > 1:
+		err = d.parallel(ctx, f, attrs)
+	default:
+		buf := make([]byte, min(attrs.Size, d.opts.ChunkSize, copyBufferSize))
+		err = d.readRange(ctx, f, attrs, nil, buf)
+	}
+	if err != nil {
+		return err
+	}
+	// A cancel that came after the last byte still wins: nothing has
+	// replaced path yet.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return localError("download", d.key, d.path, err)
+	}
+	if err := f.Close(); err != nil {
+		return localError("download", d.key, d.path, err)
+	}
+	if err := os.Rename(f.Name(), d.path); err != nil {
+		return localError("download", d.key, d.path, err)
+	}
+	return nil
+}
+
+// parallel reads attrs.Size bytes in chunks, d.opts.Concurrency at a time,
+// each written at its offset. The first error cancels the other reads.
+func (d *download) parallel(ctx context.Context, f *os.File, attrs Attrs) error {
+	chunk := d.opts.ChunkSize
+	chunks := (attrs.Size + chunk - 1) / chunk
+	workers := int(min(int64(d.opts.Concurrency), chunks))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next, done atomic.Int64
+		wg         sync.WaitGroup
+		errOnce    sync.Once
+		firstErr   error
+	)
+	for range workers {
+		wg.Go(func() {
+			buf := make([]byte, min(chunk, copyBufferSize))
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= chunks {
+					return
+				}
+				off := i * chunk
+				if err := d.readRange(ctx, f, attrs, &Range{Offset: off, Length: min(chunk, attrs.Size-off)}, buf); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr == nil && done.Load() != chunks {
+		// No read failed, but a cancel stopped the loop early.
+		return ctx.Err()
+	}
+	return firstErr
+}
+
+// readRange reads rng (nil: all) of the version attrs describes into f at
+// the range's offset, using buf.
+func (d *download) readRange(ctx context.Context, f *os.File, attrs Attrs, rng *Range, buf []byte) error {
+	r, err := d.get(ctx, attrs, rng)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	want := attrs.Size
+	if rng != nil {
+		want = rng.Length
+	}
+	if r.Length != want || r.Attrs.Size != attrs.Size {
+		return localError("download", d.key, d.path,
+			fmt.Errorf("the store served %d bytes of an object of %d where %d of %d were asked for", r.Length, r.Attrs.Size, want, attrs.Size))
+	}
+	off := r.Offset
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			if _, err := f.WriteAt(buf[:n], off); err != nil {
+				return localError("download", d.key, d.path, err)
+			}
+			off += int64(n)
+			d.prog.add(int64(n))
+		}
+		switch {
+		case rerr == io.EOF:
+			return nil
+		case rerr != nil:
+			return rerr
+		}
+	}
+}
+
+// get opens rng of the version attrs describes, pinned with IfMatch.
+func (d *download) get(ctx context.Context, attrs Attrs, rng *Range) (*Reader, error) {
+	return d.s.Get(ctx, d.key, &GetOptions{Range: rng, IfMatch: attrs.ETag})
+}
+
+// maxTempBase bounds the part of the destination's name repeated in the
+// temporary file's, so that the latter stays within NAME_MAX (255).
+const maxTempBase = 200
+
+// createTemp creates a new file in dir, named after base, with mode perm
+// before the umask, like os.CreateTemp but with a mode of the caller's.
+func createTemp(dir, base string, perm fs.FileMode) (*os.File, string, error) {
+	if len(base) > maxTempBase {
+		base = base[:maxTempBase]
+		for len(base) > 0 && !utf8.ValidString(base) {
+			base = base[:len(base)-1]
+		}
+	}
+	for range 10000 {
+		name := filepath.Join(dir, "."+base+".objstore-"+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("could not find a free temporary file name in %s", dir)
+}
+
+// syncDir makes a rename in dir durable. Windows cannot sync a directory,
+// and makes renames durable on its own.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
