@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -180,7 +181,7 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 		if err != nil {
 			return nil, s.fail(ctx, "get", key, err)
 		}
-		if r.Size() == a.Size && (r.ModTime().IsZero() || r.ModTime().Equal(a.ModTime)) {
+		if r.Size() == a.Size && sameModTime(r.ModTime(), a.ModTime) {
 			return objstore.NewReader(&body{ctx: ctx, r: r, s: s, key: key}, attrs, offset, length), nil
 		}
 		r.Close()
@@ -189,6 +190,17 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 				Err: fmt.Errorf("the object changed between reading its attributes and its body, %d times in a row", getAttempts)}
 		}
 	}
+}
+
+// sameModTime reports whether a reader's modification time (read) can be
+// that of the attributes (attr). A zero read time says nothing. Some
+// drivers' readers carry a coarser time than their attributes: gcsblob's
+// reader takes it from the Last-Modified header (whole seconds), its
+// Attributes from the JSON API's "updated" (milliseconds); a whole-second
+// read time therefore matches attr truncated to the second.
+func sameModTime(read, attr time.Time) bool {
+	return read.IsZero() || read.Equal(attr) ||
+		read.Nanosecond() == 0 && read.Equal(attr.Truncate(time.Second))
 }
 
 // body serves a gocloud reader, failing once ctx is done: gocloud's

@@ -59,6 +59,8 @@ var bridgeDeviations = map[string]map[string]conformance.Status{
 		// overwrites it can give up after five mismatches.
 		"P1/ReadersSeeWholeObjects": flaky,
 	}),
+	// gcsblob against fake-gcs-server: nothing beyond gocloud's limits.
+	"gcsblob": maps.Clone(gocloudUnsupported),
 }
 
 // gocloudUnsupported are the cases of rules gocloud.dev/blob cannot
