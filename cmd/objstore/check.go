@@ -97,6 +97,13 @@ func harnessFor(rawURL string) (conformance.Harness, error) {
 		}
 		h.MissingBucketURL = "mem://objstore-missing-" + randomHex() + "?create=false"
 	case "file":
+		// Each case writes under its own new prefix, a directory that does
+		// not exist yet: the store must create it.
+		if q := u.Query(); !q.Has("create") {
+			q.Set("create", "true")
+			u.RawQuery = q.Encode()
+			h.URL = u.String()
+		}
 		h.MissingBucketURL = (&url.URL{Scheme: "file", Path: path.Join(u.Path, "objstore-missing-"+randomHex())}).String()
 	}
 	return h, nil

@@ -11,7 +11,7 @@ import (
 
 func TestCheckMemPasses(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run(t.Context(), []string{"check", "mem://"}, &out, &errOut)
+	code := run(t.Context(), []string{"check", "mem://"}, nil, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("check mem:// exited %d\n%s%s", code, out.String(), errOut.String())
 	}
@@ -23,7 +23,7 @@ func TestCheckMemPasses(t *testing.T) {
 
 func TestCheckJSON(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run(t.Context(), []string{"check", "--json", "--run", "^P4/", "mem://json-check"}, &out, &errOut)
+	code := run(t.Context(), []string{"check", "--json", "--run", "^P4/", "mem://json-check"}, nil, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -46,7 +46,7 @@ func TestUsageErrors(t *testing.T) {
 		{"check", "mem://x?bogus=1"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := run(t.Context(), args, &out, &errOut); code != 2 {
+		if code := run(t.Context(), args, nil, &out, &errOut); code != 2 {
 			t.Errorf("objstore %q exited %d, want 2", args, code)
 		}
 		if errOut.Len() == 0 {
@@ -57,7 +57,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestCheckFilePasses(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run(t.Context(), []string{"check", "file://" + t.TempDir() + "?create=true"}, &out, &errOut)
+	code := run(t.Context(), []string{"check", "file://" + t.TempDir()}, nil, &out, &errOut)
 	if code != 0 || !strings.Contains(out.String(), " 0 fail") {
 		t.Fatalf("check file:// exited %d\n%s%s", code, out.String(), errOut.String())
 	}

@@ -1,0 +1,376 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/objstore-go/objstore"
+)
+
+const cpAbout = `Copies SRC to DST. Each is a local path or an object URL; at least one is
+a URL. Local files are read with objstore.UploadFile and written with
+objstore.DownloadFile (atomically: a temporary file renamed into place).
+Between two URLs of the same store the store copies on the server
+(Store.Copy); between different stores the bytes are streamed from a Get
+into a Put, with the content type and metadata.
+
+A DST ending in "/" (or an existing local directory) gets SRC's base name
+appended. SRC "-" reads stdin; DST "-" writes stdout.
+
+With -r, SRC is a prefix taken as a directory ("dir" means "dir/"), or a
+local directory: every object (regular file) under it is copied to DST
+plus its relative key, like "aws s3 cp --recursive". Up to -j copies run
+at once; every failure is reported at the end and the status is then 1.
+
+A progress bar is drawn on stderr when it is a terminal (-q: never).`
+
+// copier carries out one cp invocation.
+type copier struct {
+	ctx         context.Context
+	env         *env
+	stores      *stores
+	quiet       bool
+	jobs        int
+	contentType string
+}
+
+func cp(ctx context.Context, args []string, e *env) int {
+	fs := newFlags("cp", "[-r] [-j N] [-q] [-content-type TYPE] SRC DST", cpAbout, e.stderr)
+	recursive := fs.Bool("r", false, "copy every object under the prefix (or local directory) SRC")
+	jobs := fs.Int("j", 4, "with -r, how many objects are copied at once")
+	quiet := fs.Bool("q", false, "draw no progress bar, even on a terminal")
+	ctype := fs.String("content-type", "", "content type of uploaded local files (default: guessed from the extension)")
+	if code := parseFlags(fs, args, 2); code >= 0 {
+		return code
+	}
+	src, err := parseTarget(fs.Arg(0))
+	if err != nil {
+		return fail(e.stderr, "cp", err)
+	}
+	dst, err := parseTarget(fs.Arg(1))
+	if err != nil {
+		return fail(e.stderr, "cp", err)
+	}
+	switch {
+	case !src.isURL() && !dst.isURL():
+		return fail(e.stderr, "cp", usageErrorf("neither %q nor %q is a URL; use cp(1) between local paths", src, dst))
+	case *jobs < 1:
+		return fail(e.stderr, "cp", usageErrorf("-j %d: want at least 1", *jobs))
+	}
+	c := &copier{ctx: ctx, env: e, stores: newStores(ctx), quiet: *quiet, jobs: *jobs, contentType: *ctype}
+	defer c.stores.close()
+	if *recursive {
+		err = c.tree(src, dst)
+	} else {
+		err = c.one(src, dst)
+	}
+	if err != nil {
+		return fail(e.stderr, "cp", err)
+	}
+	return exitOK
+}
+
+// one copies a single object or file.
+func (c *copier) one(src, dst target) error {
+	if src.isURL() && (src.key == "" || strings.HasSuffix(src.key, "/")) {
+		return usageErrorf("%s names a prefix, not an object; use cp -r to copy what is under it", src)
+	}
+	switch {
+	case src.local == "-":
+		if dst.local == "-" {
+			return usageErrorf("cannot copy stdin to stdout")
+		}
+		if dst.key == "" || strings.HasSuffix(dst.key, "/") {
+			return usageErrorf("%s names a prefix; copying stdin needs a destination key", dst)
+		}
+		st, err := c.stores.get(dst)
+		if err != nil {
+			return err
+		}
+		bar := newBar(c.env.stderr, c.quiet, -1, dst.key)
+		defer bar.finish()
+		_, err = st.Put(c.ctx, dst.key, &countingReader{r: c.env.stdin, left: -1, bar: bar},
+			&objstore.PutOptions{ContentType: c.contentType})
+		return err
+
+	case !src.isURL():
+		fi, err := os.Stat(src.local)
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			return usageErrorf("%s is a directory; use cp -r", src.local)
+		}
+		if dst.key == "" || strings.HasSuffix(dst.key, "/") {
+			dst.key += filepath.Base(src.local)
+		}
+		return c.upload(src.local, dst, fi.Size(), nil)
+
+	case dst.local == "-":
+		st, err := c.stores.get(src)
+		if err != nil {
+			return err
+		}
+		r, err := st.Get(c.ctx, src.key, nil)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		_, err = io.Copy(c.env.stdout, r)
+		return err
+
+	case !dst.isURL():
+		path := dst.local
+		if strings.HasSuffix(path, string(filepath.Separator)) || strings.HasSuffix(path, "/") || isDir(path) {
+			path = filepath.Join(path, baseName(src.key))
+		}
+		return c.download(src, path, -1, nil)
+	}
+	if dst.key == "" || strings.HasSuffix(dst.key, "/") {
+		dst.key += baseName(src.key)
+	}
+	return c.transfer(src, dst, -1, nil)
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// upload copies the local file path to dst. A nil bar draws its own.
+func (c *copier) upload(path string, dst target, size int64, b *bar) error {
+	st, err := c.stores.get(dst)
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		b = newBar(c.env.stderr, c.quiet, size, dst.key)
+		defer b.finish()
+	}
+	ctype := c.contentType
+	if ctype == "" {
+		ctype = mime.TypeByExtension(filepath.Ext(path))
+	}
+	_, err = objstore.UploadFile(c.ctx, st, dst.key, path, &objstore.UploadOptions{
+		PutOptions: objstore.PutOptions{ContentType: ctype},
+		Progress:   b.track(),
+	})
+	return err
+}
+
+// download copies src to the local file path. A nil bar draws its own;
+// size is then looked up only if a bar is drawn.
+func (c *copier) download(src target, path string, size int64, b *bar) error {
+	st, err := c.stores.get(src)
+	if err != nil {
+		return err
+	}
+	if b == nil && !c.quiet && isTerminal(c.env.stderr) {
+		attrs, err := st.Stat(c.ctx, src.key)
+		if err != nil {
+			return err
+		}
+		b = newBar(c.env.stderr, c.quiet, attrs.Size, src.key)
+		defer b.finish()
+	}
+	_, err = objstore.DownloadFile(c.ctx, st, src.key, path, &objstore.DownloadOptions{Progress: b.track()})
+	return err
+}
+
+// transfer copies between two URLs: on the server within one store,
+// through this process between two.
+func (c *copier) transfer(src, dst target, size int64, b *bar) error {
+	from, err := c.stores.get(src)
+	if err != nil {
+		return err
+	}
+	to, err := c.stores.get(dst)
+	if err != nil {
+		return err
+	}
+	if src.store == dst.store {
+		attrs, err := from.Copy(c.ctx, dst.key, src.key, nil)
+		if err == nil {
+			b.add(attrs.Size)
+		}
+		return err
+	}
+	r, err := from.Get(c.ctx, src.key, nil)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if b == nil {
+		b = newBar(c.env.stderr, c.quiet, r.Length, dst.key)
+		defer b.finish()
+	}
+	_, err = to.Put(c.ctx, dst.key, &countingReader{r: r, left: r.Length, bar: b}, &objstore.PutOptions{
+		ContentType: r.Attrs.ContentType,
+		Metadata:    r.Attrs.Metadata,
+	})
+	return err
+}
+
+// item is one copy of a recursive cp.
+type item struct {
+	name string
+	size int64
+	run  func(b *bar) error
+}
+
+// tree copies every object under a prefix, or every file under a local
+// directory.
+func (c *copier) tree(src, dst target) error {
+	if src.local == "-" || dst.local == "-" {
+		return usageErrorf("cp -r cannot read stdin or write stdout")
+	}
+	// Open both stores first, so that a bad URL fails once, as a usage
+	// error, rather than once per object.
+	for _, t := range []target{src, dst} {
+		if t.isURL() {
+			if _, err := c.stores.get(t); err != nil {
+				return err
+			}
+		}
+	}
+	var items []item
+	var err error
+	if src.isURL() {
+		items, err = c.listItems(src, dst)
+	} else {
+		items, err = c.walkItems(src, dst)
+	}
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		if src.isURL() {
+			return &objstore.Error{Driver: "objstore", Op: "list", Key: dirKey(src.key), Kind: objstore.ErrNotFound,
+				Err: errors.New("no object under this prefix")}
+		}
+		return nil // an empty local directory
+	}
+	var total int64
+	for _, it := range items {
+		total += it.size
+	}
+	b := newBar(c.env.stderr, c.quiet, total, fmt.Sprintf("%d objects", len(items)))
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, c.jobs)
+	)
+	for _, it := range items {
+		if c.ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := it.run(b); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", it.name, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	b.finish()
+	if err := c.ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return &failures{n: len(errs), of: len(items), err: errors.Join(errs...)}
+	}
+	return nil
+}
+
+// listItems lists the objects under src's prefix and plans their copies.
+func (c *copier) listItems(src, dst target) ([]item, error) {
+	st, err := c.stores.get(src)
+	if err != nil {
+		return nil, err
+	}
+	prefix, dstPrefix := dirKey(src.key), dirKey(dst.key)
+	if !dst.isURL() {
+		if err := os.MkdirAll(dst.local, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	var items []item
+	for e, err := range st.List(c.ctx, &objstore.ListOptions{Prefix: prefix}) {
+		if err != nil {
+			return nil, err
+		}
+		rel := strings.TrimPrefix(e.Key, prefix)
+		from := target{store: src.store, key: e.Key}
+		size := e.Size
+		if dst.isURL() {
+			to := target{store: dst.store, key: dstPrefix + rel}
+			items = append(items, item{name: from.String(), size: size, run: func(b *bar) error {
+				return c.transfer(from, to, size, b)
+			}})
+			continue
+		}
+		local := filepath.FromSlash(rel)
+		path := filepath.Join(dst.local, local)
+		items = append(items, item{name: from.String(), size: size, run: func(b *bar) error {
+			if !filepath.IsLocal(local) {
+				return fmt.Errorf("the key's path %q would leave %s; not copied", rel, dst.local)
+			}
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+			return c.download(from, path, size, b)
+		}})
+	}
+	return items, nil
+}
+
+// walkItems finds the regular files under the local directory src and
+// plans their uploads. Other files (symbolic links, devices) are skipped
+// with a warning.
+func (c *copier) walkItems(src, dst target) ([]item, error) {
+	dstPrefix := dirKey(dst.key)
+	var items []item
+	err := filepath.WalkDir(src.local, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			fmt.Fprintf(c.env.stderr, "objstore cp: skipping %s: not a regular file\n", path)
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src.local, path)
+		if err != nil {
+			return err
+		}
+		to := target{store: dst.store, key: dstPrefix + filepath.ToSlash(rel)}
+		items = append(items, item{name: path, size: fi.Size(), run: func(b *bar) error {
+			return c.upload(path, to, fi.Size(), b)
+		}})
+		return nil
+	})
+	if err == nil && len(items) == 0 {
+		if fi, serr := os.Stat(src.local); serr == nil && !fi.IsDir() {
+			return nil, usageErrorf("%s is not a directory; drop -r to copy one file", src.local)
+		}
+	}
+	return items, err
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+
+	"github.com/objstore-go/objstore"
+)
+
+// The exit statuses, documented in the package comment and the usage.
+const (
+	exitOK       = 0
+	exitFail     = 1
+	exitUsage    = 2
+	exitNotFound = 3
+)
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// failures is the outcome of a command that went on after errors (rm -r,
+// cp -r): it always exits 1, whatever the errors' classes.
+type failures struct {
+	n, of int
+	err   error // errors.Join of them all
+}
+
+func (f *failures) Error() string {
+	return fmt.Sprintf("%d of %d failed:\n%v", f.n, f.of, f.err)
+}
+
+func (f *failures) Unwrap() error { return f.err }
+
+// exitCode is the status an error gives.
+func exitCode(err error) int {
+	var ue *usageError
+	var fe *failures
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &fe):
+		return exitFail
+	case errors.As(err, &ue), errors.Is(err, objstore.ErrInvalidArgument):
+		return exitUsage
+	case errors.Is(err, objstore.ErrNotFound), errors.Is(err, objstore.ErrBucketNotFound), errors.Is(err, fs.ErrNotExist):
+		return exitNotFound
+	}
+	return exitFail
+}
+
+// fail prints err for command name and returns its exit status.
+func fail(stderr io.Writer, name string, err error) int {
+	fmt.Fprintf(stderr, "objstore %s: %v\n", name, err)
+	return exitCode(err)
+}
+
+// newFlags returns the FlagSet of a command, printing to stderr.
+func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: objstore %s %s\n\n%s\n", name, synopsis, about)
+		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\nexit status: 0 ok, 1 operation failed, 2 usage error, 3 not found")
+	}
+	return fs
+}
+
+// parseFlags parses args and checks the operand count. It returns -1 when
+// the command should go on, or the status to exit with (0 for -h).
+func parseFlags(fs *flag.FlagSet, args []string, nargs int) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() != nargs {
+		fmt.Fprintf(fs.Output(), "objstore %s: want %d operand(s), got %d\n", fs.Name(), nargs, fs.NArg())
+		fs.Usage()
+		return exitUsage
+	}
+	return -1
+}

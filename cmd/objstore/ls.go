@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/objstore-go/objstore"
+)
+
+const lsAbout = `Lists what is under URL's key, which is a raw prefix, as in S3: "dir/"
+lists the directory dir, "dir" also matches "dir2/". By default the listing
+is "/"-delimited: objects directly under the prefix, and common prefixes
+(ending in "/"); -r lists every object under it, flat. Keys are printed
+whole, as the path of their object URL.
+
+-l prints SIZE (bytes), MODTIME (UTC, RFC 3339), ETAG and KEY; common
+prefixes show "-" in the first three columns. -json prints one JSON object
+per line (JSON Lines), for objects
+  {"key":"a/b","url":"s3://bucket/a/b?...","size":5,"modTime":"...","etag":"\"...\""}
+and for common prefixes
+  {"key":"a/","url":"s3://bucket/a/?...","prefix":true}
+
+An empty listing is not an error; a missing bucket is (exit status 3).`
+
+// lsEntry is one line of ls -json.
+type lsEntry struct {
+	Key     string     `json:"key"`
+	URL     string     `json:"url"`
+	Prefix  bool       `json:"prefix,omitempty"`
+	Size    *int64     `json:"size,omitempty"`
+	ModTime *time.Time `json:"modTime,omitempty"`
+	ETag    string     `json:"etag,omitempty"`
+}
+
+func ls(ctx context.Context, args []string, e *env) int {
+	fs := newFlags("ls", "[-l] [-r] [-json] URL", lsAbout, e.stderr)
+	long := fs.Bool("l", false, "print size, modification time and ETag")
+	recursive := fs.Bool("r", false, "list every object under the prefix, flat, rather than one level")
+	asJSON := fs.Bool("json", false, "print one JSON object per entry and line")
+	if code := parseFlags(fs, args, 1); code >= 0 {
+		return code
+	}
+	st, t, done, err := openURL(ctx, fs.Arg(0))
+	if err != nil {
+		return fail(e.stderr, "ls", err)
+	}
+	defer done()
+	opts := &objstore.ListOptions{Prefix: t.key}
+	if !*recursive {
+		opts.Delimiter = "/"
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	enc := json.NewEncoder(e.stdout)
+	var listErr error
+	for ent, err := range st.List(ctx, opts) {
+		if err != nil {
+			listErr = err
+			break
+		}
+		switch {
+		case *asJSON:
+			out := lsEntry{Key: ent.Key, URL: objectURL(t.store, ent.Key), Prefix: ent.IsPrefix}
+			if !ent.IsPrefix {
+				size, mod := ent.Size, ent.ModTime.UTC()
+				out.Size, out.ModTime, out.ETag = &size, &mod, ent.ETag
+			}
+			if err := enc.Encode(out); err != nil {
+				return fail(e.stderr, "ls", err)
+			}
+		case *long && ent.IsPrefix:
+			fmt.Fprintf(tw, "%12s\t%s\t%s\t%s\n", "-", "-", "-", ent.Key)
+		case *long:
+			fmt.Fprintf(tw, "%12d\t%s\t%s\t%s\n", ent.Size, ent.ModTime.UTC().Format(time.RFC3339), ent.ETag, ent.Key)
+		default:
+			fmt.Fprintln(e.stdout, ent.Key)
+		}
+	}
+	tw.Flush()
+	if listErr != nil {
+		return fail(e.stderr, "ls", listErr)
+	}
+	return exitOK
+}
