@@ -158,8 +158,9 @@ type Reader struct {
 	// Offset and Length are the bytes this reader serves.
 	Offset, Length int64
 
-	body io.ReadCloser
-	read int64
+	body   io.ReadCloser
+	read   int64
+	resume *resumer // nil unless made by NewResumableReader
 }
 
 // NewReader is for drivers: it returns a Reader that serves body as the bytes
@@ -170,7 +171,10 @@ func NewReader(body io.ReadCloser, attrs Attrs, offset, length int64) *Reader {
 	return &Reader{Attrs: attrs, Offset: offset, Length: length, body: body}
 }
 
-// Read reads the next bytes of the object.
+// Read reads the next bytes of the object. A body that ends before Length
+// bytes gives io.ErrUnexpectedEOF. A Reader from [NewResumableReader]
+// first tries to resume after such an error, and after the other network
+// errors it documents.
 func (r *Reader) Read(p []byte) (int, error) {
 	if r.body == nil {
 		return 0, errReaderClosed
@@ -182,15 +186,32 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if int64(len(p)) > remaining {
 		p = p[:remaining]
 	}
-	n, err := r.body.Read(p)
-	r.read += int64(n)
-	if err == io.EOF && r.read < r.Length {
-		err = io.ErrUnexpectedEOF
+	for {
+		n, err := r.body.Read(p)
+		r.read += int64(n)
+		if err == io.EOF && r.read < r.Length {
+			err = io.ErrUnexpectedEOF
+		}
+		if err == nil && r.read == r.Length {
+			err = io.EOF
+		}
+		if err == nil || err == io.EOF || r.resume == nil {
+			return n, err
+		}
+		if r.read == r.Length {
+			// Every byte arrived; the failure came after the last one.
+			return n, io.EOF
+		}
+		if rerr := r.resumeAfter(err); rerr != nil || n > 0 {
+			// Bytes that arrived before the failure are served first; the
+			// next Read reports rerr, which the body now returns.
+			if n > 0 {
+				return n, nil
+			}
+			return 0, rerr
+		}
+		// Resumed without serving anything yet: read from the new body.
 	}
-	if err == nil && r.read == r.Length {
-		err = io.EOF
-	}
-	return n, err
 }
 
 // Close releases the body. It is safe to call more than once.

@@ -38,6 +38,12 @@ var (
 // IfNoneMatch "*" is answered from Get Blob Properties: ErrNotModified
 // when the object exists. The Reader's Attrs are Stat's, with the full
 // Size; reading it after ctx is cancelled fails.
+//
+// When the body breaks midway on a network error, the read timeout
+// (ErrReadTimeout) included, the Reader resumes with a ranged Get Blob for
+// the bytes not yet read, pinned with If-Match to the ETag it started
+// with, up to 3 times (see [objstore.NewResumableReader]). If the blob
+// changed or was deleted meanwhile, Read returns ErrPrecondition.
 func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
 	full, err := s.ns.Get(key, opts)
 	if err != nil {
@@ -81,7 +87,7 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 			resp.Body.Close()
 			return nil, err
 		}
-		return objstore.NewReader(&ctxBody{ctx: ctx, body: resp.Body}, a, 0, length), nil
+		return objstore.NewResumableReader(ctx, &ctxBody{ctx: ctx, body: resp.Body}, a, 0, length, s.reopen(bb, key)), nil
 	}
 	rng := blob.HTTPRange{Offset: r.Offset}
 	if r.Length > 0 {
@@ -117,7 +123,42 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 		resp.Body.Close()
 		return nil, err
 	}
-	return objstore.NewReader(&ctxBody{ctx: ctx, body: resp.Body}, a, off, length), nil
+	return objstore.NewResumableReader(ctx, &ctxBody{ctx: ctx, body: resp.Body}, a, off, length, s.reopen(bb, key)), nil
+}
+
+// reopen returns how a Reader of key resumes: one Get Blob of the bytes
+// [offset, offset+length) with If-Match: etag. A changed or deleted blob
+// gives ErrPrecondition, and so does a response that carries another ETag.
+// A response for other bytes than those asked fails, so that no byte is
+// served twice or skipped.
+func (s *Store) reopen(bb *blockblob.Client, key string) objstore.ReopenFunc {
+	return func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
+		if err := s.begin(ctx, "get", key); err != nil {
+			return nil, err
+		}
+		resp, err := bb.DownloadStream(ctx, &blob.DownloadStreamOptions{
+			Range:            blob.HTTPRange{Offset: offset, Count: length},
+			AccessConditions: accessConditions(etag, ""),
+		})
+		if err != nil {
+			return nil, s.fail("get", key, err, condIfMatch)
+		}
+		if resp.Body == nil {
+			return nil, failKind("get", key, nil, fmt.Errorf("resuming the read at byte %d, Get Blob returned no body (%s)", offset, deref(resp.ErrorCode)))
+		}
+		if got := etagString(resp.ETag); got != etag {
+			resp.Body.Close()
+			return nil, failKind("get", key, objstore.ErrPrecondition,
+				fmt.Errorf("resuming the read of ETag %s, the service answered with ETag %s", etag, got))
+		}
+		want := fmt.Sprintf("bytes %d-%d/", offset, offset+length-1)
+		if cr := deref(resp.ContentRange); !strings.HasPrefix(cr, want) || deref(resp.ContentLength) != length {
+			resp.Body.Close()
+			return nil, failKind("get", key, nil,
+				fmt.Errorf("resuming the read at byte %d, the service answered with Content-Range %q and Content-Length %d", offset, cr, deref(resp.ContentLength)))
+		}
+		return &ctxBody{ctx: ctx, body: resp.Body}, nil
+	}
 }
 
 // download sends Get Blob. A 304, which the SDK returns as a response

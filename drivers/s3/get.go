@@ -27,6 +27,12 @@ import (
 // IfMatch and IfNoneMatch go to the server as If-Match and If-None-Match:
 // 412 is ErrPrecondition and 304 ErrNotModified. A missing key gives
 // ErrNotFound, a missing bucket ErrBucketNotFound.
+//
+// When the body breaks midway on a network error, the Reader resumes with
+// a ranged GetObject for the bytes not yet read, pinned with If-Match to
+// the ETag it started with, up to 3 times (see
+// [objstore.NewResumableReader]). If the object changed or was deleted
+// meanwhile, Read returns ErrPrecondition.
 func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
 	full, err := s.ns.Get(key, opts)
 	if err != nil {
@@ -54,7 +60,7 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 			IfNoneMatch: stringOrNil(o.IfNoneMatch),
 		}, s.callOpts...)
 		if err == nil {
-			return s.reader(key, out, o.Range)
+			return s.reader(ctx, key, full, out, o.Range)
 		}
 		err = s.fail(ctx, "get", key, err, condNone)
 		if o.Range == nil || !errors.Is(err, objstore.ErrInvalidRange) || attempt == 2 {
@@ -105,8 +111,9 @@ func rangeHeader(r *objstore.Range) string {
 	return fmt.Sprintf("bytes=%d-%d", r.Offset, r.Offset+r.Length-1)
 }
 
-// reader turns a GetObject response into a Reader.
-func (s *Store) reader(key string, out *awss3.GetObjectOutput, rng *objstore.Range) (*objstore.Reader, error) {
+// reader turns a GetObject response into a Reader that resumes with
+// s.reopen.
+func (s *Store) reader(ctx context.Context, key, full string, out *awss3.GetObjectOutput, rng *objstore.Range) (*objstore.Reader, error) {
 	attrs := objstore.Attrs{
 		Key:         key,
 		ETag:        quoteETag(aws.ToString(out.ETag)),
@@ -127,7 +134,7 @@ func (s *Store) reader(key string, out *awss3.GetObjectOutput, rng *objstore.Ran
 				Err: fmt.Errorf("the response has Content-Range %q and Content-Length %d, which disagree", cr, n)}
 		}
 		attrs.Size = size
-		return objstore.NewReader(out.Body, attrs, start, n), nil
+		return objstore.NewResumableReader(ctx, out.Body, attrs, start, n, s.reopen(key, full)), nil
 	}
 	// The whole object: no range was asked for, or the server ignored it.
 	attrs.Size = n
@@ -142,7 +149,42 @@ func (s *Store) reader(key string, out *awss3.GetObjectOutput, rng *objstore.Ran
 			return nil, &objstore.Error{Driver: Scheme, Op: "get", Key: key, Err: err}
 		}
 	}
-	return objstore.NewReader(out.Body, attrs, off, length), nil
+	return objstore.NewResumableReader(ctx, out.Body, attrs, off, length, s.reopen(key, full)), nil
+}
+
+// reopen returns how a Reader of key resumes: one GetObject of the bytes
+// [offset, offset+length) with If-Match: etag. A changed or deleted object
+// gives ErrPrecondition, and so does a response that carries another ETag
+// (a server that ignored If-Match). A response for other bytes than those
+// asked fails, so that no byte is served twice or skipped.
+func (s *Store) reopen(key, full string) objstore.ReopenFunc {
+	return func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
+		if err := s.begin(ctx, "get", key); err != nil {
+			return nil, err
+		}
+		out, err := s.client.GetObject(ctx, &awss3.GetObjectInput{
+			Bucket:  &s.bucket,
+			Key:     &full,
+			Range:   aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1)),
+			IfMatch: &etag,
+		}, s.callOpts...)
+		if err != nil {
+			return nil, s.fail(ctx, "get", key, err, condIfMatch)
+		}
+		if got := quoteETag(aws.ToString(out.ETag)); got != etag {
+			out.Body.Close()
+			return nil, &objstore.Error{Driver: Scheme, Op: "get", Key: key, Kind: objstore.ErrPrecondition,
+				Err: fmt.Errorf("resuming the read of ETag %s, the server answered with ETag %s", etag, got)}
+		}
+		cr := aws.ToString(out.ContentRange)
+		first, last, _, ok := parseContentRange(cr)
+		if !ok || first != offset || last != offset+length-1 || aws.ToInt64(out.ContentLength) != length {
+			out.Body.Close()
+			return nil, &objstore.Error{Driver: Scheme, Op: "get", Key: key,
+				Err: fmt.Errorf("resuming the read at byte %d, the server answered with Content-Range %q and Content-Length %d", offset, cr, aws.ToInt64(out.ContentLength))}
+		}
+		return out.Body, nil
+	}
 }
 
 // parseContentRange parses "bytes first-last/size".

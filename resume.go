@@ -1,0 +1,143 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// maxResumes is how many times one resumable Reader reopens its body after
+// a network failure. Every reopen attempt counts, whether its GET succeeds
+// or not.
+const maxResumes = 3
+
+// ReopenFunc is for drivers: it sends a GET for the length bytes of the
+// object starting at offset, pinned to etag with If-Match, and returns the
+// body of exactly those bytes. length is at least 1. When the object no
+// longer has that ETag it returns an *Error of class ErrPrecondition; any
+// other failure is returned as the driver would return it from Get.
+type ReopenFunc func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error)
+
+// NewResumableReader is for drivers: like [NewReader], it returns a Reader
+// that serves body as the bytes [offset, offset+length) of the object
+// described by attrs and insists on exactly length bytes. In addition, when
+// body fails midway with a network error (see below), the Reader closes it
+// and calls reopen for the bytes not yet served, pinned to attrs.ETag, and
+// goes on reading from the new body. Bytes already served are never served
+// again, and because the reopen is pinned to the ETag the Reader never
+// mixes bytes of two versions: when the object changed, reopen fails with
+// ErrPrecondition and Read returns that error.
+//
+// A Reader resumes at most 3 times in all. When the budget is spent, or
+// reopen fails with an error that is not itself a network error, Read
+// returns the last error and keeps returning it. ctx is the context of the
+// Get: once it is done the Reader does not resume, and Read returns an
+// error that matches ctx.Err() with errors.Is. With an empty attrs.ETag or
+// a nil reopen, the Reader behaves as one from NewReader.
+//
+// The errors a Reader resumes after are a body that ended before length
+// bytes ([io.ErrUnexpectedEOF], or io.EOF too early), a failed read or write
+// on the connection (*net.OpError: reset, aborted, broken pipe, closed), a
+// timeout (a net.Error whose Timeout method reports true, or one matching
+// os.ErrDeadlineExceeded, such as a driver's own read timeout), and an
+// HTTP/2 stream reset or a lost HTTP/2 connection. It never resumes after
+// a context's error or an *Error of a known class.
+func NewResumableReader(ctx context.Context, body io.ReadCloser, attrs Attrs, offset, length int64, reopen ReopenFunc) *Reader {
+	r := NewReader(body, attrs, offset, length)
+	if reopen != nil && attrs.ETag != "" && ctx != nil {
+		r.resume = &resumer{ctx: ctx, reopen: reopen, left: maxResumes}
+	}
+	return r
+}
+
+// resumer holds a resumable Reader's state.
+type resumer struct {
+	ctx    context.Context
+	reopen ReopenFunc
+	left   int // resumptions left
+}
+
+// resumeAfter replaces r's broken body, which failed with cause, by a new
+// one for the bytes not yet served. It returns nil when r can read on;
+// otherwise the error to report, which r's body then keeps returning.
+func (r *Reader) resumeAfter(cause error) error {
+	ctx := r.resume.ctx
+	for {
+		if cerr := ctx.Err(); cerr != nil {
+			if !errors.Is(cause, cerr) {
+				cause = fmt.Errorf("%w: %w", cerr, cause)
+			}
+			break
+		}
+		if r.resume.left <= 0 || !resumable(cause) {
+			break
+		}
+		r.resume.left--
+		r.body.Close()
+		r.body = failedBody{cause}
+		body, err := r.resume.reopen(ctx, r.Offset+r.read, r.Length-r.read, r.Attrs.ETag)
+		if err == nil {
+			r.body = body
+			return nil
+		}
+		cause = err
+	}
+	if _, ok := r.body.(failedBody); !ok {
+		r.body.Close()
+	}
+	r.body = failedBody{cause}
+	return cause
+}
+
+// resumable reports whether err, from reading a body or from reopening one,
+// is a network failure worth another ranged GET.
+func resumable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var oe *Error
+	if errors.As(err, &oe) && oe.Kind != nil {
+		return false
+	}
+	var op *net.OpError
+	var ne net.Error
+	var se h2StreamError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, syscall.EPIPE),
+		errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &op),
+		errors.As(err, &ne) && ne.Timeout(),
+		errors.As(err, &se):
+		return true
+	}
+	// net/http's HTTP/2 client reports a dropped connection with errors it
+	// does not export.
+	msg := err.Error()
+	return strings.Contains(msg, "http2: client connection lost") ||
+		strings.Contains(msg, "http2: server sent GOAWAY and closed the connection")
+}
+
+// h2StreamError has the fields of the HTTP/2 StreamError of net/http and
+// golang.org/x/net/http2, whose As methods convert to any struct of the
+// same shape: a stream the server reset, or one the client gave up on.
+type h2StreamError struct {
+	StreamID uint32
+	Code     uint32
+	Cause    error
+}
+
+func (e h2StreamError) Error() string { return fmt.Sprintf("stream error: stream ID %d", e.StreamID) }
+
+// failedBody is a body that fails every Read with err.
+type failedBody struct{ err error }
+
+func (b failedBody) Read([]byte) (int, error) { return 0, b.err }
+func (b failedBody) Close() error             { return nil }
