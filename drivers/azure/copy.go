@@ -271,6 +271,13 @@ func (s *Store) copySource(srcBlob *blockblob.Client, fullSrc string) (string, e
 // success it returns dst's ETag and Last-Modified. When ctx is done it
 // aborts the copy.
 func (s *Store) waitCopy(ctx context.Context, dstBlob *blockblob.Client, dst, copyID string, status blob.CopyStatusType) (*azcore.ETag, *time.Time, error) {
+	// abort stops the pending copy when ctx ends, whether it ends between
+	// polls or during one.
+	abort := func() {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_, _ = dstBlob.AbortCopyFromURL(actx, copyID, nil)
+		cancel()
+	}
 	delay := pollStart
 	for {
 		switch status {
@@ -284,15 +291,16 @@ func (s *Store) waitCopy(ctx context.Context, dstBlob *blockblob.Client, dst, co
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			_, _ = dstBlob.AbortCopyFromURL(actx, copyID, nil)
-			cancel()
+			abort()
 			return nil, nil, failKind("copy", dst, nil, ctx.Err())
 		case <-t.C:
 		}
 		delay = min(2*delay, pollMax)
 		p, err := dstBlob.GetProperties(ctx, nil)
 		if err != nil {
+			if ctx.Err() != nil {
+				abort()
+			}
 			return nil, nil, s.fail("copy", dst, err, condNone)
 		}
 		if deref(p.CopyID) != copyID {
