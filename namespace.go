@@ -249,6 +249,17 @@ func checkListString(name, s string) string {
 	return ""
 }
 
+// QuoteETag returns etag quoted, as Attrs.ETag always is: services that
+// send entity tags bare (Azure's listings, some S3-compatible servers)
+// get them quoted; a quoted or weak tag, or "", is returned as it is.
+// Drivers use it on every ETag they return.
+func QuoteETag(etag string) string {
+	if etag == "" || strings.HasPrefix(etag, `"`) || strings.HasPrefix(etag, `W/"`) {
+		return etag
+	}
+	return `"` + etag + `"`
+}
+
 // checkETagArg accepts "", "*" or a quoted entity tag, as Attrs.ETag
 // returns it. An unquoted tag is rejected rather than guessed at: S3 would
 // match it and Azure would not.

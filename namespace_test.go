@@ -115,3 +115,11 @@ func TestResolveRange(t *testing.T) {
 		}
 	}
 }
+
+func TestQuoteETag(t *testing.T) {
+	for in, want := range map[string]string{"": "", "abc": `"abc"`, `"abc"`: `"abc"`, `W/"abc"`: `W/"abc"`, "0x8D": `"0x8D"`} {
+		if got := objstore.QuoteETag(in); got != want {
+			t.Errorf("QuoteETag(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -73,7 +73,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -408,14 +407,7 @@ func etagString(e *azcore.ETag) string {
 	if e == nil || *e == "" {
 		return ""
 	}
-	return quoteETag(string(*e))
-}
-
-func quoteETag(s string) string {
-	if strings.HasPrefix(s, `"`) || strings.HasPrefix(s, `W/"`) {
-		return s
-	}
-	return `"` + s + `"`
+	return objstore.QuoteETag(string(*e))
 }
 
 func timeOf(t *time.Time) time.Time {
@@ -458,11 +450,4 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-func cloneMetadata(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	return maps.Clone(m)
 }

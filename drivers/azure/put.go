@@ -181,7 +181,7 @@ func (w write) attrs(size int64, etag *azcore.ETag, lastModified, date *time.Tim
 		ETag:        etagString(etag),
 		ModTime:     timeOf(mod),
 		ContentType: w.contentType,
-		Metadata:    cloneMetadata(w.metadata),
+		Metadata:    objstore.NormalizeMetadata(w.metadata),
 	}
 }
 

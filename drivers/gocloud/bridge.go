@@ -27,7 +27,6 @@ import (
 	"io"
 	"mime"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -104,20 +103,11 @@ func (s *Store) begin(ctx context.Context, op, key string) error {
 	return nil
 }
 
-// quoteETag returns an entity tag quoted, as objstore returns them. gocloud
-// passes on whatever the service sent; most quote, some do not.
-func quoteETag(e string) string {
-	if e == "" || strings.HasPrefix(e, `"`) || strings.HasPrefix(e, `W/"`) {
-		return e
-	}
-	return `"` + e + `"`
-}
-
 func (s *Store) attrs(key string, a *blob.Attributes) objstore.Attrs {
 	return objstore.Attrs{
 		Key:         key,
 		Size:        a.Size,
-		ETag:        quoteETag(a.ETag),
+		ETag:        objstore.QuoteETag(a.ETag),
 		ModTime:     a.ModTime,
 		ContentType: a.ContentType,
 		Metadata:    objstore.NormalizeMetadata(a.Metadata),

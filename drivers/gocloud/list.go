@@ -94,7 +94,7 @@ func (s *Store) entry(ctx context.Context, obj *blob.ListObject, startAfter stri
 	case err != nil:
 		return e, false, s.fail(ctx, "list", "", err)
 	}
-	return objstore.Entry{Attrs: objstore.Attrs{Key: s.ns.Rel(obj.Key), Size: a.Size, ETag: quoteETag(a.ETag), ModTime: a.ModTime}}, true, nil
+	return objstore.Entry{Attrs: objstore.Attrs{Key: s.ns.Rel(obj.Key), Size: a.Size, ETag: objstore.QuoteETag(a.ETag), ModTime: a.ModTime}}, true, nil
 }
 
 // anyAfter reports whether some key under prefix sorts after startAfter.

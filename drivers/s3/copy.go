@@ -120,7 +120,7 @@ func (c *copyJob) copyObject(ctx context.Context, head *awss3.HeadObjectOutput) 
 	}
 	a := headAttrs(c.dst, head)
 	if r := out.CopyObjectResult; r != nil {
-		a.ETag = quoteETag(aws.ToString(r.ETag))
+		a.ETag = objstore.QuoteETag(aws.ToString(r.ETag))
 		// Stat's Last-Modified has whole seconds; the XML has
 		// milliseconds. Agree with Stat.
 		a.ModTime = aws.ToTime(r.LastModified).UTC().Truncate(time.Second)
@@ -169,7 +169,7 @@ func (c *copyJob) copyMultipart(ctx context.Context, head *awss3.HeadObjectOutpu
 		}
 		return objstore.Attrs{}, up.abort(ctx, s.fail(ctx, "copy", c.dst, err, cd))
 	}
-	a.ETag = quoteETag(aws.ToString(out.ETag))
+	a.ETag = objstore.QuoteETag(aws.ToString(out.ETag))
 	a.ModTime = serverTime(out.ResultMetadata)
 	return a, nil
 }
@@ -257,7 +257,7 @@ func (c *copyJob) putEmpty(ctx context.Context, head *awss3.HeadObjectOutput) (o
 		}
 		return objstore.Attrs{}, s.fail(ctx, "copy", c.dst, err, cd)
 	}
-	a.ETag = quoteETag(aws.ToString(out.ETag))
+	a.ETag = objstore.QuoteETag(aws.ToString(out.ETag))
 	a.ModTime = serverTime(out.ResultMetadata)
 	return a, nil
 }

@@ -116,7 +116,7 @@ func rangeHeader(r *objstore.Range) string {
 func (s *Store) reader(ctx context.Context, key, full string, out *awss3.GetObjectOutput, rng *objstore.Range) (*objstore.Reader, error) {
 	attrs := objstore.Attrs{
 		Key:         key,
-		ETag:        quoteETag(aws.ToString(out.ETag)),
+		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
 		ModTime:     aws.ToTime(out.LastModified).UTC(),
 		ContentType: objstore.ContentTypeOrDefault(aws.ToString(out.ContentType)),
 		Metadata:    objstore.NormalizeMetadata(out.Metadata),
@@ -171,7 +171,7 @@ func (s *Store) reopen(key, full string) objstore.ReopenFunc {
 		if err != nil {
 			return nil, s.fail(ctx, "get", key, err, condIfMatch)
 		}
-		if got := quoteETag(aws.ToString(out.ETag)); got != etag {
+		if got := objstore.QuoteETag(aws.ToString(out.ETag)); got != etag {
 			out.Body.Close()
 			return nil, &objstore.Error{Driver: Scheme, Op: "get", Key: key, Kind: objstore.ErrPrecondition,
 				Err: fmt.Errorf("resuming the read of ETag %s, the server answered with ETag %s", etag, got)}

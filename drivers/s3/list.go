@@ -115,7 +115,7 @@ func page(out *awss3.ListObjectsV2Output) iter.Seq2[string, objstore.Entry] {
 				objs = objs[1:]
 				e := objstore.Entry{Attrs: objstore.Attrs{
 					Size:    aws.ToInt64(ob.Size),
-					ETag:    quoteETag(aws.ToString(ob.ETag)),
+					ETag:    objstore.QuoteETag(aws.ToString(ob.ETag)),
 					ModTime: aws.ToTime(ob.LastModified).UTC().Truncate(time.Second),
 				}}
 				if !yield(aws.ToString(ob.Key), e) {

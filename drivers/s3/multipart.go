@@ -121,7 +121,7 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, first []byte
 	return objstore.Attrs{
 		Key:         key,
 		Size:        size,
-		ETag:        quoteETag(aws.ToString(out.ETag)),
+		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
 		ModTime:     serverTime(out.ResultMetadata),
 		ContentType: ct,
 		Metadata:    md,

@@ -96,7 +96,7 @@ func (s *Store) putObject(ctx context.Context, key, full string, data []byte, o 
 	return objstore.Attrs{
 		Key:         key,
 		Size:        int64(len(data)),
-		ETag:        quoteETag(aws.ToString(out.ETag)),
+		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
 		ModTime:     serverTime(out.ResultMetadata),
 		ContentType: ct,
 		Metadata:    md,

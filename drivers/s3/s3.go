@@ -43,7 +43,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -275,20 +274,11 @@ func headAttrs(key string, out *awss3.HeadObjectOutput) objstore.Attrs {
 	return objstore.Attrs{
 		Key:         key,
 		Size:        aws.ToInt64(out.ContentLength),
-		ETag:        quoteETag(aws.ToString(out.ETag)),
+		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
 		ModTime:     aws.ToTime(out.LastModified).UTC(),
 		ContentType: objstore.ContentTypeOrDefault(aws.ToString(out.ContentType)),
 		Metadata:    objstore.NormalizeMetadata(out.Metadata),
 	}
-}
-
-// quoteETag returns etag quoted, as the contract returns ETags. S3 quotes
-// them already; some compatible servers do not.
-func quoteETag(etag string) string {
-	if etag == "" || strings.HasPrefix(etag, `"`) || strings.HasPrefix(etag, `W/"`) {
-		return etag
-	}
-	return `"` + etag + `"`
 }
 
 // serverTime returns the Date of the response md belongs to, which stands
