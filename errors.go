@@ -50,6 +50,9 @@ type Error struct {
 	Kind   error  // one of the Err values of this package, or nil when unknown
 	Err    error  // the cause; may be nil
 	Hint   string // what the caller can do about it; empty for the class's default
+	// Attempts is how many HTTP attempts the operation's last request
+	// made, when it was more than one: the retries were spent.
+	Attempts int
 }
 
 // Error reads like `s3 put "a/b": object already exists: <cause> (hint)`.
@@ -80,6 +83,11 @@ func (e *Error) Error() string {
 	}
 	if !wrote {
 		b.WriteString("unknown error")
+	}
+	if e.Attempts > 1 {
+		b.WriteString(" (after ")
+		b.WriteString(strconv.Itoa(e.Attempts))
+		b.WriteString(" attempts)")
 	}
 	hint := e.Hint
 	if hint == "" {

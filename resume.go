@@ -12,9 +12,19 @@ import (
 )
 
 // maxResumes is how many times one resumable Reader reopens its body after
-// a network failure. Every reopen attempt counts, whether its GET succeeds
+// a network failure, unless the Get's context carries a budget from
+// [WithRetryBudget]. Every reopen attempt counts, whether its GET succeeds
 // or not.
 const maxResumes = 3
+
+type retryBudgetKey struct{}
+
+// WithRetryBudget is for drivers: it returns a context under which a
+// resumable Reader resumes at most n times (0: never), the retry budget of
+// the store's configuration.
+func WithRetryBudget(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, retryBudgetKey{}, n)
+}
 
 // ReopenFunc is for drivers: it sends a GET for the length bytes of the
 // object starting at offset, pinned to etag with If-Match, and returns the
@@ -33,7 +43,8 @@ type ReopenFunc func(ctx context.Context, offset, length int64, etag string) (io
 // mixes bytes of two versions: when the object changed, reopen fails with
 // ErrPrecondition and Read returns that error.
 //
-// A Reader resumes at most 3 times in all. When the budget is spent, or
+// A Reader resumes at most 3 times in all, or as many times as a budget
+// that ctx carries from [WithRetryBudget]. When the budget is spent, or
 // reopen fails with an error that is not itself a network error, Read
 // returns the last error and keeps returning it. ctx is the context of the
 // Get: once it is done the Reader does not resume, and Read returns an
@@ -50,7 +61,11 @@ type ReopenFunc func(ctx context.Context, offset, length int64, etag string) (io
 func NewResumableReader(ctx context.Context, body io.ReadCloser, attrs Attrs, offset, length int64, reopen ReopenFunc) *Reader {
 	r := NewReader(body, attrs, offset, length)
 	if reopen != nil && attrs.ETag != "" && ctx != nil {
-		r.resume = &resumer{ctx: ctx, reopen: reopen, left: maxResumes}
+		left := maxResumes
+		if n, ok := ctx.Value(retryBudgetKey{}).(int); ok {
+			left = n
+		}
+		r.resume = &resumer{ctx: ctx, reopen: reopen, left: left}
 	}
 	return r
 }

@@ -1,4 +1,4 @@
-package azure
+package pipeline
 
 import (
 	"context"
@@ -11,25 +11,44 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/objstore-go/objstore"
 )
 
+// base returns the base transport that o configures, the environment
+// ignored, and the per-read timeout layer over it.
+func base(t *testing.T, o objstore.ClientOptions) (*http.Transport, *idleTransport) {
+	t.Helper()
+	o.IgnoreEnvironment = true
+	c, err := Resolve("test", nil, &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ht, rt := newBase(c)
+	return ht, rt.(*idleTransport)
+}
+
+// TestTransportDefaults checks the bounds of requirement 7: pool idle 30 s,
+// keepalive 30 s, connect 10 s, read idle 30 s; and that options change
+// them.
 func TestTransportDefaults(t *testing.T) {
-	tr := newTransport((*Options)(nil).withDefaults())
-	ht := tr.client.Transport.(*http.Transport)
+	ht, tr := base(t, objstore.ClientOptions{})
 	if ht.IdleConnTimeout != 30*time.Second || ht.TLSHandshakeTimeout != 10*time.Second || tr.readTimeout != 30*time.Second {
 		t.Errorf("idle %v, TLS handshake %v, read %v; want 30s, 10s, 30s", ht.IdleConnTimeout, ht.TLSHandshakeTimeout, tr.readTimeout)
 	}
-	if tr.dialer.Timeout != 10*time.Second || tr.dialer.KeepAlive != 30*time.Second {
-		t.Errorf("connect timeout %v, keepalive %v; want 10s, 30s", tr.dialer.Timeout, tr.dialer.KeepAlive)
+	if ht.ResponseHeaderTimeout != 30*time.Second {
+		t.Errorf("response header timeout %v, want 30s", ht.ResponseHeaderTimeout)
 	}
-	if ht.Proxy == nil {
-		t.Errorf("the transport ignores HTTP(S)_PROXY")
+	// The dialer is not reachable from the transport; its settings are
+	// checked in the resolved configuration.
+	c, _ := Resolve("test", nil, &objstore.ClientOptions{IgnoreEnvironment: true})
+	if c.ConnectTimeout != 10*time.Second || c.KeepAlive != 30*time.Second {
+		t.Errorf("connect timeout %v, keepalive %v; want 10s, 30s", c.ConnectTimeout, c.KeepAlive)
 	}
 	// Options change them; a negative ReadTimeout turns it off.
-	tr = newTransport((&Options{IdleConnTimeout: time.Second, KeepAlive: 2 * time.Second, ConnectTimeout: 3 * time.Second, ReadTimeout: -1}).withDefaults())
-	ht = tr.client.Transport.(*http.Transport)
-	if ht.IdleConnTimeout != time.Second || tr.dialer.KeepAlive != 2*time.Second || tr.dialer.Timeout != 3*time.Second || tr.readTimeout > 0 {
-		t.Errorf("the options were not applied: idle %v keepalive %v connect %v read %v", ht.IdleConnTimeout, tr.dialer.KeepAlive, tr.dialer.Timeout, tr.readTimeout)
+	ht, tr = base(t, objstore.ClientOptions{IdleConnTimeout: time.Second, KeepAlive: 2 * time.Second, ConnectTimeout: 3 * time.Second, ReadTimeout: -1})
+	if ht.IdleConnTimeout != time.Second || ht.TLSHandshakeTimeout != 3*time.Second || tr.readTimeout > 0 || ht.ResponseHeaderTimeout != 0 {
+		t.Errorf("the options were not applied: idle %v TLS %v read %v", ht.IdleConnTimeout, ht.TLSHandshakeTimeout, tr.readTimeout)
 	}
 }
 
@@ -56,9 +75,9 @@ func stallingServer(t *testing.T, body string) *httptest.Server {
 // ErrReadTimeout instead of hanging.
 func TestReadTimeoutStall(t *testing.T) {
 	srv := stallingServer(t, strings.Repeat("x", 500))
-	tr := newTransport((&Options{ReadTimeout: 200 * time.Millisecond}).withDefaults())
+	_, tr := base(t, objstore.ClientOptions{ReadTimeout: 200 * time.Millisecond})
 	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
-	resp, err := tr.Do(req)
+	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +118,9 @@ func TestReadTimeoutSlowBody(t *testing.T) {
 	defer srv.Close()
 	// 30 reads 25 ms apart take 750 ms; each waits 25 ms of the 500 ms
 	// allowed.
-	tr := newTransport((&Options{ReadTimeout: 500 * time.Millisecond}).withDefaults())
+	_, tr := base(t, objstore.ClientOptions{ReadTimeout: 500 * time.Millisecond})
 	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
-	resp, err := tr.Do(req)
+	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,10 +135,10 @@ func TestReadTimeoutSlowBody(t *testing.T) {
 // still wins over the timer.
 func TestReadTimeoutCancel(t *testing.T) {
 	srv := stallingServer(t, "abc")
-	tr := newTransport((&Options{ReadTimeout: time.Hour}).withDefaults())
+	_, tr := base(t, objstore.ClientOptions{ReadTimeout: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	resp, err := tr.Do(req)
+	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
