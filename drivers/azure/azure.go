@@ -59,13 +59,15 @@
 //
 // # Transport
 //
-// A store opened from a URL uses its own HTTP transport: idle pooled
-// connections are dropped after 30 s, TCP keepalive is 30 s, dialling is
-// bounded by 10 s and each read of a response body by 30 s, so a stalled
-// connection fails in seconds. See [NewTransport] and the Options fields
-// to change them.
+// A store opened from a URL sends every request through objstore's HTTP
+// pipeline, shared with the s3 driver: retries, telemetry, logging,
+// tracing and proxy as [objstore.ClientOptions] and docs/CONFIG.md
+// describe, over a transport whose idle pooled connections are dropped
+// after 30 s, with TCP keepalive 30 s, dialling bounded by 10 s and each
+// read of a response by 30 s, so a stalled connection fails in seconds.
 //
-// The driver writes nothing to stdout and logs nothing.
+// The driver writes nothing to stdout; it logs through log/slog only when
+// configured to.
 package azure
 
 import (
@@ -86,6 +88,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // Azure's limits for block blobs.
@@ -162,19 +165,14 @@ type Options struct {
 	// DefaultConcurrency; at most 64.
 	Concurrency int
 
-	// The transport's timeouts; see the Default values. They apply to a
-	// store that builds its own client (Open, objstore.Open) and to
-	// NewTransport, not to New. A negative ReadTimeout disables the read
-	// timeout.
-	ConnectTimeout  time.Duration
-	KeepAlive       time.Duration
-	IdleConnTimeout time.Duration
-	ReadTimeout     time.Duration
-
-	// Retry configures the SDK's retry policy for a store that builds its
-	// own client. The zero value is azcore's default: 3 retries with
-	// exponential backoff, for 408, 429, 500, 502, 503 and 504.
-	Retry policy.RetryOptions
+	// ClientOptions configure the HTTP pipeline: retries, telemetry,
+	// logging, tracing, proxy and transport bounds (a negative ReadTimeout
+	// disables the read timeout). See [objstore.ClientOptions] for how
+	// they combine with the environment and the URL. A store that builds
+	// its own client (Open, objstore.Open) sends every request through
+	// the pipeline, with azcore's retries off; for New, build the client
+	// with [NewClientOptions].
+	ClientOptions *objstore.ClientOptions
 }
 
 func (o *Options) withDefaults() Options {
@@ -187,18 +185,6 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.Concurrency == 0 {
 		out.Concurrency = DefaultConcurrency
-	}
-	if out.ConnectTimeout == 0 {
-		out.ConnectTimeout = DefaultConnectTimeout
-	}
-	if out.KeepAlive == 0 {
-		out.KeepAlive = DefaultKeepAlive
-	}
-	if out.IdleConnTimeout == 0 {
-		out.IdleConnTimeout = DefaultIdleConnTimeout
-	}
-	if out.ReadTimeout == 0 {
-		out.ReadTimeout = DefaultReadTimeout
 	}
 	return out
 }
@@ -225,7 +211,7 @@ type Store struct {
 	opts      Options
 	key       *azblob.SharedKeyCredential // signs copy-source SAS; nil unless opened with an account key
 	sas       *sasPolicy                  // the SAS credential, for copy sources; nil otherwise
-	transport *transport                  // nil for New
+	pipe      *pipeline.Pipeline          // New's sends no request, but gives spans, logs and attempt counts
 	source    string                      // where the credential came from, for hints
 
 	closed            atomic.Bool
@@ -237,8 +223,8 @@ var _ objstore.Store = (*Store)(nil)
 
 // New returns a store on container, sending requests through client. The
 // client's own pipeline (credential, transport, retries) is used as is;
-// build it with ClientOptions.Transport set to NewTransport(opts) to get
-// the driver's timeouts. opts.Prefix, if set, is the key prefix. A bad
+// build it with the options of [NewClientOptions] to get objstore's
+// retries, timeouts, logs and tracing. opts.Prefix, if set, is the key prefix. A bad
 // container name, prefix or option gives ErrInvalidArgument. No request is
 // sent.
 func New(client *azblob.Client, containerName string, opts *Options) (*Store, error) {
@@ -256,24 +242,56 @@ func New(client *azblob.Client, containerName string, opts *Options) (*Store, er
 	if err != nil {
 		return nil, err
 	}
+	pipe, err := newPipeline(nil, o)
+	if err != nil {
+		return nil, err
+	}
 	return &Store{
 		ns:        ns,
 		container: containerName,
 		client:    client,
 		cc:        client.ServiceClient().NewContainerClient(containerName),
 		opts:      o,
+		pipe:      pipe,
 		source:    "the *azblob.Client given to azure.New",
 	}, nil
 }
 
+// newPipeline resolves the pipeline of o.ClientOptions and query (the
+// URL's parameters, or nil).
+func newPipeline(query map[string]string, o Options) (*pipeline.Pipeline, error) {
+	cfg, err := pipeline.Resolve(Scheme, query, o.ClientOptions)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.New(cfg), nil
+}
+
+// policyOptions are the azcore options that send every request through
+// pipe: azcore's retries and telemetry are off, the pipeline does both.
+func policyOptions(pipe *pipeline.Pipeline) policy.ClientOptions {
+	return policy.ClientOptions{
+		Transport: pipe,
+		Retry:     policy.RetryOptions{MaxRetries: -1},
+		Telemetry: policy.TelemetryOptions{Disabled: !pipe.Config().Telemetry},
+	}
+}
+
+// NewClientOptions returns the azblob client options that send a client's
+// requests through the objstore pipeline configured by opts.ClientOptions
+// (and the environment and global options), for an *azblob.Client built
+// by hand and given to [New].
+func NewClientOptions(opts *Options) (*azblob.ClientOptions, error) {
+	pipe, err := newPipeline(nil, opts.withDefaults())
+	if err != nil {
+		return nil, err
+	}
+	return &azblob.ClientOptions{ClientOptions: policyOptions(pipe)}, nil
+}
+
 // newFromConfig builds the client for a resolved credential.
-func newFromConfig(cfg *clientConfig, containerName string, ns objstore.Namespace, o Options) (*Store, error) {
-	t := newTransport(o)
-	co := &azblob.ClientOptions{ClientOptions: policy.ClientOptions{
-		Transport: t,
-		Retry:     o.Retry,
-		Telemetry: policy.TelemetryOptions{ApplicationID: "objstore"},
-	}}
+func newFromConfig(cfg *clientConfig, containerName string, ns objstore.Namespace, o Options, pipe *pipeline.Pipeline) (*Store, error) {
+	co := &azblob.ClientOptions{ClientOptions: policyOptions(pipe)}
 	var (
 		client *azblob.Client
 		sasP   *sasPolicy
@@ -289,7 +307,7 @@ func newFromConfig(cfg *clientConfig, containerName string, ns objstore.Namespac
 	default:
 		var cred *azidentity.DefaultAzureCredential
 		cred, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{
-			ClientOptions: policy.ClientOptions{Transport: t, Retry: o.Retry},
+			ClientOptions: policyOptions(pipe),
 		})
 		if err != nil {
 			return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrUnauthenticated, Err: err,
@@ -308,7 +326,7 @@ func newFromConfig(cfg *clientConfig, containerName string, ns objstore.Namespac
 		opts:      o,
 		key:       cfg.key,
 		sas:       sasP,
-		transport: t,
+		pipe:      pipe,
 		source:    cfg.source,
 	}, nil
 }
@@ -334,9 +352,7 @@ func (s *Store) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
 // already open keep working until they are closed.
 func (s *Store) Close() error {
 	s.closed.Store(true)
-	if s.transport != nil {
-		s.transport.closeIdle()
-	}
+	s.pipe.CloseIdle()
 	return nil
 }
 
@@ -351,19 +367,31 @@ func (s *Store) begin(ctx context.Context, op, key string) error {
 	return nil
 }
 
+// start begins an operation in the pipeline (its span, its attempt count,
+// its log) after begin's checks. The caller defers end with its error.
+func (s *Store) start(ctx context.Context, op, key string) (context.Context, func(error) error, error) {
+	if err := s.begin(ctx, op, key); err != nil {
+		return ctx, nil, err
+	}
+	ctx, end := s.pipe.Begin(ctx, op, key)
+	return ctx, end, nil
+}
+
 func (s *Store) blob(full string) *blockblob.Client { return s.cc.NewBlockBlobClient(full) }
 
 // Stat returns the attributes of the object at key with one Get Blob
 // Properties request. A missing key gives ErrNotFound, a missing
 // container ErrBucketNotFound.
-func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
+func (s *Store) Stat(ctx context.Context, key string) (_ objstore.Attrs, err error) {
 	full, err := s.ns.Stat(key)
 	if err != nil {
 		return objstore.Attrs{}, err
 	}
-	if err := s.begin(ctx, "stat", key); err != nil {
+	ctx, end, err := s.start(ctx, "stat", key)
+	if err != nil {
 		return objstore.Attrs{}, err
 	}
+	defer func() { err = end(err) }()
 	p, err := s.blob(full).GetProperties(ctx, nil)
 	if err != nil {
 		return objstore.Attrs{}, s.fail("stat", key, err, condNone)
@@ -373,14 +401,16 @@ func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
 
 // Delete removes the object at key, and its snapshots. Deleting a missing
 // key returns nil; a missing container gives ErrBucketNotFound.
-func (s *Store) Delete(ctx context.Context, key string) error {
+func (s *Store) Delete(ctx context.Context, key string) (err error) {
 	full, err := s.ns.Delete(key)
 	if err != nil {
 		return err
 	}
-	if err := s.begin(ctx, "delete", key); err != nil {
+	ctx, end, err := s.start(ctx, "delete", key)
+	if err != nil {
 		return err
 	}
+	defer func() { err = end(err) }()
 	_, err = s.blob(full).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: toPtr(blob.DeleteSnapshotsOptionTypeInclude)})
 	if err != nil {
 		if e := s.fail("delete", key, err, condNone); !errors.Is(e, objstore.ErrNotFound) {

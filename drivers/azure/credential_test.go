@@ -355,7 +355,7 @@ func TestOpenURLValues(t *testing.T) {
 	if got := s.ContainerClient().URL(); got != "https://acct.blob.core.windows.net/box" {
 		t.Errorf("the container URL is %q", got)
 	}
-	if s.key == nil || s.transport == nil {
+	if s.key == nil || s.pipe == nil {
 		t.Errorf("the store lacks its key or its transport")
 	}
 	for _, tt := range []struct {

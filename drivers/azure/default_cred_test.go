@@ -22,7 +22,7 @@ func TestDefaultCredential(t *testing.T) {
 		t.Setenv(v, "")
 	}
 	t.Setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
-	s, err := azure.Open(context.Background(), "azblob://box?endpoint=https://127.0.0.1:1/acct", &azure.Options{ConnectTimeout: time.Second})
+	s, err := azure.Open(context.Background(), "azblob://box?endpoint=https://127.0.0.1:1/acct", &azure.Options{ClientOptions: &objstore.ClientOptions{ConnectTimeout: time.Second}})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/objstore-go/objstore"
@@ -31,19 +31,23 @@ func Example() {
 }
 
 // Build the store around an azblob client, here authenticated with
-// DefaultAzureCredential and using the driver's transport.
+// DefaultAzureCredential and sending its requests through objstore's
+// pipeline.
 func ExampleNew() {
 	cred, err := azidentity.NewDefaultAzureCredential(nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	client, err := azblob.NewClient("https://myaccount.blob.core.windows.net/", cred, &azblob.ClientOptions{
-		ClientOptions: policy.ClientOptions{Transport: azure.NewTransport(nil)},
-	})
+	opts := &azure.Options{Prefix: "db/", Copy: azure.CopyStream}
+	co, err := azure.NewClientOptions(opts)
 	if err != nil {
 		log.Fatal(err)
 	}
-	s, err := azure.New(client, "backups", &azure.Options{Prefix: "db/", Copy: azure.CopyStream})
+	client, err := azblob.NewClient("https://myaccount.blob.core.windows.net/", cred, co)
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := azure.New(client, "backups", opts)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -54,7 +58,7 @@ func ExampleNew() {
 // Open with options the URL cannot carry, such as a shorter read timeout.
 func ExampleOpen() {
 	s, err := azure.Open(context.Background(), "azblob://backups?account=myaccount&credential=prod&copy=server", &azure.Options{
-		ReadTimeout: 10 * time.Second,
+		ClientOptions: &objstore.ClientOptions{ReadTimeout: 10 * time.Second, Logger: slog.Default()},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 var (
@@ -44,14 +45,17 @@ var (
 // the bytes not yet read, pinned with If-Match to the ETag it started
 // with, up to 3 times (see [objstore.NewResumableReader]). If the blob
 // changed or was deleted meanwhile, Read returns ErrPrecondition.
-func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
+func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (_ *objstore.Reader, err error) {
 	full, err := s.ns.Get(key, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.begin(ctx, "get", key); err != nil {
+	ctx, end, err := s.start(ctx, "get", key)
+	if err != nil {
 		return nil, err
 	}
+	defer func() { err = end(err) }()
+	pipeline.Stream(ctx)
 	var o objstore.GetOptions
 	if opts != nil {
 		o = *opts

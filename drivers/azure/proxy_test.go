@@ -193,7 +193,7 @@ func proxiedStore(t *testing.T, b backend, endpoint, copyMode string, opts *azur
 func TestStalledBodyAzurite(t *testing.T) {
 	b := testBackend(t)
 	p, endpoint := newFaultProxy(t, b)
-	s := proxiedStore(t, b, endpoint, "auto", &azure.Options{ReadTimeout: 300 * time.Millisecond})
+	s := proxiedStore(t, b, endpoint, "auto", &azure.Options{ClientOptions: &objstore.ClientOptions{ReadTimeout: 300 * time.Millisecond}})
 	ctx := context.Background()
 	data := strings.Repeat("0123456789", 10000)
 	if _, err := s.Put(ctx, "stall", strings.NewReader(data), nil); err != nil {

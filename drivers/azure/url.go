@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // Scheme is the URL scheme this package registers.
@@ -94,7 +96,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 // openURL opens the store u names; u has already passed objstore.Open's
 // checks.
 func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
-	q, err := objstore.Query(Scheme, u, urlParams, credentialHint)
+	q, err := objstore.Query(Scheme, u, append(slices.Clip(urlParams), pipeline.Params...), credentialHint)
 	if err != nil {
 		return nil, err
 	}
@@ -136,11 +138,15 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	pipe, err := newPipeline(q, o)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := resolveCredential(q[paramCredential], q[paramAccount], q[paramEndpoint], lookupEnv)
 	if err != nil {
 		return nil, err
 	}
-	return newFromConfig(cfg, u.Host, ns, o)
+	return newFromConfig(cfg, u.Host, ns, o, pipe)
 }
 
 func invalid(msg string) error { return objstore.InvalidArgument(Scheme, "open", "", msg) }

@@ -14,6 +14,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // Get opens the object at key, or the range opts asks for, with one
@@ -33,14 +34,17 @@ import (
 // the ETag it started with, up to 3 times (see
 // [objstore.NewResumableReader]). If the object changed or was deleted
 // meanwhile, Read returns ErrPrecondition.
-func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
+func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (_ *objstore.Reader, err error) {
 	full, err := s.ns.Get(key, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.begin(ctx, "get", key); err != nil {
+	ctx, end, err := s.start(ctx, "get", key)
+	if err != nil {
 		return nil, err
 	}
+	defer func() { err = end(err) }()
+	pipeline.Stream(ctx)
 	var o objstore.GetOptions
 	if opts != nil {
 		o = *opts

@@ -31,12 +31,29 @@ const maxEmptyPages = 100
 func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[objstore.Entry, error] {
 	return func(yield func(objstore.Entry, error) bool) {
 		o, err := s.ns.List(opts)
-		if err == nil {
-			err = s.begin(ctx, "list", "")
-		}
 		if err != nil {
 			yield(objstore.Entry{}, err)
 			return
+		}
+		ctx, end, err := s.start(ctx, "list", "")
+		if err != nil {
+			yield(objstore.Entry{}, err)
+			return
+		}
+		ended := false
+		defer func() {
+			if !ended {
+				end(nil)
+			}
+		}()
+		inner := yield
+		yield = func(e objstore.Entry, err error) bool {
+			if err != nil {
+				// An error is yielded last: end the operation first, so
+				// that the error carries its attempts.
+				ended, err = true, end(err)
+			}
+			return inner(e, err)
 		}
 		in := &awss3.ListObjectsV2Input{
 			Bucket:     &s.bucket,

@@ -42,6 +42,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -50,8 +52,10 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // S3's limits, and the driver's defaults.
@@ -104,13 +108,23 @@ type Options struct {
 	CopyPartSize int64
 
 	// HTTPClient, if set, sends this store's S3 requests in place of the
-	// SDK client's own. Credential providers keep the SDK's client.
+	// pipeline's own transport, under its retries, logging and tracing.
+	// Credential providers keep the SDK's client.
 	HTTPClient awss3.HTTPClient
+
+	// ClientOptions configure the HTTP pipeline: retries, telemetry,
+	// logging, tracing, proxy and transport bounds. See
+	// [objstore.ClientOptions] for how they combine with the environment
+	// and the URL. The SDK's own retryer is replaced by the pipeline's.
+	ClientOptions *objstore.ClientOptions
+
+	pipe *pipeline.Pipeline // built by OpenURL from the URL's parameters
 }
 
 // Store is an objstore.Store on one S3 bucket. It is safe for concurrent
 // use.
 type Store struct {
+	pipe     *pipeline.Pipeline
 	client   *awss3.Client
 	bucket   string
 	ns       objstore.Namespace
@@ -148,12 +162,69 @@ func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
 	if err := o.fill(); err != nil {
 		return nil, err
 	}
-	s := &Store{client: client, bucket: bucket, ns: ns, opts: o}
-	if o.HTTPClient != nil {
-		hc := o.HTTPClient
-		s.callOpts = []func(*awss3.Options){func(so *awss3.Options) { so.HTTPClient = hc }}
+	pipe := o.pipe
+	if pipe == nil {
+		var err error
+		if pipe, err = newPipeline(nil, o); err != nil {
+			return nil, err
+		}
 	}
+	o.pipe, o.HTTPClient, o.ClientOptions = nil, nil, nil
+	s := &Store{client: client, bucket: bucket, ns: ns, opts: o, pipe: pipe}
+	s.callOpts = []func(*awss3.Options){func(so *awss3.Options) {
+		so.HTTPClient = pipe
+		// One retry loop, the pipeline's: the SDK's would multiply it.
+		so.Retryer = aws.NopRetryer{}
+		so.APIOptions = append(so.APIOptions, addRewind)
+	}}
 	return s, nil
+}
+
+// newPipeline resolves the pipeline's configuration from query (the URL's
+// parameters, or nil), o.ClientOptions, the global options and the
+// environment; o.HTTPClient, if set, is its base transport.
+func newPipeline(query map[string]string, o Options) (*pipeline.Pipeline, error) {
+	cfg, err := resolve(query, o)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.New(cfg), nil
+}
+
+// resolve is newPipeline's configuration.
+func resolve(query map[string]string, o Options) (pipeline.Config, error) {
+	co := objstore.ClientOptions{}
+	if o.ClientOptions != nil {
+		co = *o.ClientOptions
+	}
+	if o.HTTPClient != nil && co.Transport == nil {
+		co.Transport = doer{o.HTTPClient}
+	}
+	return pipeline.Resolve(Scheme, query, &co)
+}
+
+// doer adapts an SDK HTTPClient to a RoundTripper.
+type doer struct{ c awss3.HTTPClient }
+
+func (d doer) RoundTrip(r *http.Request) (*http.Response, error) { return d.c.Do(r) }
+
+// addRewind lets the pipeline send a request body again. The SDK builds
+// its http.Request without GetBody, so the request's seekable stream is
+// passed on in the context instead; the middleware runs last, after
+// signing.
+func addRewind(stack *middleware.Stack) error {
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("objstore.rewind",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			if req, ok := in.Request.(*smithyhttp.Request); ok && req.GetStream() != nil && req.IsStreamSeekable() {
+				ctx = pipeline.WithRewind(ctx, func() (io.Reader, error) {
+					if err := req.RewindStream(); err != nil {
+						return nil, err
+					}
+					return req.GetStream(), nil
+				})
+			}
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After)
 }
 
 // fill checks o and fills in the defaults.
@@ -220,19 +291,31 @@ func (s *Store) begin(ctx context.Context, op, key string) error {
 	return nil
 }
 
+// start begins an operation in the pipeline (its span, its attempt count,
+// its log) after begin's checks. The caller defers end with its error.
+func (s *Store) start(ctx context.Context, op, key string) (context.Context, func(error) error, error) {
+	if err := s.begin(ctx, op, key); err != nil {
+		return ctx, nil, err
+	}
+	ctx, end := s.pipe.Begin(ctx, op, key)
+	return ctx, end, nil
+}
+
 // Stat returns the attributes of the object at key with one HeadObject. A
 // missing key gives ErrNotFound. A missing bucket gives ErrBucketNotFound
 // where the server says so in a HEAD response (MinIO does, in
 // X-Minio-Error-Code); AWS answers a HEAD in a missing bucket with a bare
 // 404, which is ErrNotFound.
-func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
+func (s *Store) Stat(ctx context.Context, key string) (_ objstore.Attrs, err error) {
 	full, err := s.ns.Stat(key)
 	if err != nil {
 		return objstore.Attrs{}, err
 	}
-	if err := s.begin(ctx, "stat", key); err != nil {
+	ctx, end, err := s.start(ctx, "stat", key)
+	if err != nil {
 		return objstore.Attrs{}, err
 	}
+	defer func() { err = end(err) }()
 	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &full}, s.callOpts...)
 	if err != nil {
 		return objstore.Attrs{}, s.fail(ctx, "stat", key, err, condNone)
@@ -242,14 +325,16 @@ func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
 
 // Delete removes the object at key with one DeleteObject. A missing key is
 // not an error; a missing bucket is ErrBucketNotFound.
-func (s *Store) Delete(ctx context.Context, key string) error {
+func (s *Store) Delete(ctx context.Context, key string) (err error) {
 	full, err := s.ns.Delete(key)
 	if err != nil {
 		return err
 	}
-	if err := s.begin(ctx, "delete", key); err != nil {
+	ctx, end, err := s.start(ctx, "delete", key)
+	if err != nil {
 		return err
 	}
+	defer func() { err = end(err) }()
 	_, err = s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s.bucket, Key: &full}, s.callOpts...)
 	if err != nil {
 		err = s.fail(ctx, "delete", key, err, condNone)
@@ -266,6 +351,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // holds nothing that needs closing.
 func (s *Store) Close() error {
 	s.closed.Store(true)
+	s.pipe.CloseIdle()
 	return nil
 }
 

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // Scheme is the URL scheme this package registers.
@@ -54,7 +57,7 @@ const credentialHint = "the s3 driver takes credentials from the default AWS cha
 // bucket or wrong credentials show on the first operation.
 func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 	fail := func(msg string) (*Store, error) { return nil, objstore.InvalidArgument(Scheme, "open", "", msg) }
-	q, err := objstore.Query(Scheme, u, urlParams, credentialHint)
+	q, err := objstore.Query(Scheme, u, append(slices.Clip(urlParams), pipeline.Params...), credentialHint)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +104,10 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 		return fail("anonymous=true and profile= contradict each other; an anonymous store uses no credentials")
 	}
 
+	pcfg, err := resolve(q, o)
+	if err != nil {
+		return nil, err
+	}
 	var loadOpts []func(*config.LoadOptions) error
 	if r := q["region"]; r != "" {
 		loadOpts = append(loadOpts, config.WithRegion(r))
@@ -122,8 +129,11 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 		}
 		cfg.Region = "us-east-1"
 	}
-	hc := o.HTTPClient
-	o.HTTPClient = nil // built into the client, not applied per call
+	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		// The SDK's client trusts AWS_CA_BUNDLE; so must the pipeline's.
+		pcfg.TLS = bc.GetTransport().TLSClientConfig
+	}
+	o.pipe = pipeline.New(pcfg)
 	client := awss3.NewFromConfig(cfg, func(so *awss3.Options) {
 		if endpoint != "" {
 			so.BaseEndpoint = aws.String(endpoint)
@@ -136,9 +146,6 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 			// (aws-sdk-go-v2 discussion 2960).
 			so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 			so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-		}
-		if hc != nil {
-			so.HTTPClient = hc
 		}
 	})
 	return New(client, u.Host, &o)
