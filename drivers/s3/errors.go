@@ -150,7 +150,9 @@ func hintFor(err error, kind error) string {
 func (s *Store) fail(ctx context.Context, op, key string, err error, c cond) error {
 	var oe *objstore.Error
 	if errors.As(err, &oe) {
-		return err
+		// Classified below the SDK already (by the pipeline, or a body
+		// that failed with a class): the SDK's wrapping adds nothing.
+		return oe
 	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		err = fmt.Errorf("%w: %w", cerr, err)

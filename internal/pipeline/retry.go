@@ -86,6 +86,12 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		p.logResponse(areq, resp, err, time.Since(start))
+		if proxyRefused(resp, err) {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			return nil, p.proxyAuthError(areq, o)
+		}
 
 		retry, after := p.decide(ctx, resp, err, !hasBody || rewind != nil)
 		if !retry || attempt >= maxAttempts {
@@ -123,6 +129,28 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// proxyRefused reports a 407 from a proxy: as a response to a plain
+// http request, or as the error of a CONNECT for https.
+func proxyRefused(resp *http.Response, err error) bool {
+	if err != nil {
+		return strings.Contains(err.Error(), "Proxy Authentication Required")
+	}
+	return resp.StatusCode == http.StatusProxyAuthRequired
+}
+
+// proxyAuthError is the error of a request a proxy refused with 407: the
+// class is ErrUnauthenticated and the hint says where the credentials go
+// (azurecore-http-logging-configuration).
+func (p *Pipeline) proxyAuthError(r *http.Request, o *op) error {
+	e := &objstore.Error{Driver: p.cfg.Driver, Kind: objstore.ErrUnauthenticated,
+		Err:  fmt.Errorf("the proxy %s answered 407 Proxy Authentication Required", p.proxyFor(r)),
+		Hint: "give the proxy's credentials as user:password in its URL, in proxy= or in HTTPS_PROXY/HTTP_PROXY; objstore sends them as Basic authentication"}
+	if o != nil {
+		e.Op, e.Key = o.name, o.key
+	}
+	return e
 }
 
 // telemetry sets the User-Agent of one attempt: objstore's token before
@@ -170,9 +198,10 @@ func retryableError(err error) bool {
 	var hn x509.HostnameError
 	var ci x509.CertificateInvalidError
 	var rh tls.RecordHeaderError
+	// The caller's cancellation is decided on ctx.Err(), not here:
+	// net/http's own timeouts match context.DeadlineExceeded too.
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &hn), errors.As(err, &ci), errors.As(err, &rh):
+	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &hn), errors.As(err, &ci), errors.As(err, &rh):
 		return false
 	}
 	msg := err.Error()
