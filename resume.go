@@ -19,11 +19,17 @@ const maxResumes = 3
 
 type retryBudgetKey struct{}
 
+type retryBudget struct {
+	driver string
+	n      int
+}
+
 // WithRetryBudget is for drivers: it returns a context under which a
 // resumable Reader resumes at most n times (0: never), the retry budget of
-// the store's configuration.
-func WithRetryBudget(ctx context.Context, n int) context.Context {
-	return context.WithValue(ctx, retryBudgetKey{}, n)
+// the store's configuration, and reports a read it gave up on as an
+// *Error of driver, with the number of GETs made.
+func WithRetryBudget(ctx context.Context, driver string, n int) context.Context {
+	return context.WithValue(ctx, retryBudgetKey{}, retryBudget{driver, n})
 }
 
 // ReopenFunc is for drivers: it sends a GET for the length bytes of the
@@ -61,11 +67,11 @@ type ReopenFunc func(ctx context.Context, offset, length int64, etag string) (io
 func NewResumableReader(ctx context.Context, body io.ReadCloser, attrs Attrs, offset, length int64, reopen ReopenFunc) *Reader {
 	r := NewReader(body, attrs, offset, length)
 	if reopen != nil && attrs.ETag != "" && ctx != nil {
-		left := maxResumes
-		if n, ok := ctx.Value(retryBudgetKey{}).(int); ok {
-			left = n
+		b, ok := ctx.Value(retryBudgetKey{}).(retryBudget)
+		if !ok {
+			b.n = maxResumes
 		}
-		r.resume = &resumer{ctx: ctx, reopen: reopen, left: left}
+		r.resume = &resumer{ctx: ctx, reopen: reopen, left: b.n, budget: b.n, driver: b.driver}
 	}
 	return r
 }
@@ -74,7 +80,9 @@ func NewResumableReader(ctx context.Context, body io.ReadCloser, attrs Attrs, of
 type resumer struct {
 	ctx    context.Context
 	reopen ReopenFunc
-	left   int // resumptions left
+	left   int    // resumptions left
+	budget int    // resumptions allowed
+	driver string // for the error of a read given up on; "" leaves the cause bare
 }
 
 // resumeAfter replaces r's broken body, which failed with cause, by a new
@@ -104,6 +112,12 @@ func (r *Reader) resumeAfter(cause error) error {
 	}
 	if _, ok := r.body.(failedBody); !ok {
 		r.body.Close()
+	}
+	var oe *Error
+	if r.resume.driver != "" && !errors.As(cause, &oe) {
+		// A read given up on says who, what and how hard it tried (E1).
+		cause = &Error{Driver: r.resume.driver, Op: "get", Key: r.Attrs.Key, Err: cause,
+			Attempts: 1 + r.resume.budget - r.resume.left}
 	}
 	r.body = failedBody{cause}
 	return cause

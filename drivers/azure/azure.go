@@ -82,6 +82,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -274,6 +275,10 @@ func policyOptions(pipe *pipeline.Pipeline) policy.ClientOptions {
 		Transport: pipe,
 		Retry:     policy.RetryOptions{MaxRetries: -1},
 		Telemetry: policy.TelemetryOptions{Disabled: !pipe.Config().Telemetry},
+		// azcore sets no x-ms-client-request-id by default. One per
+		// operation, set before the pipeline's retries, is the same on
+		// every attempt (azurecore-http-retry-requestid).
+		PerCallPolicies: []policy.Policy{runtime.NewRequestIDPolicy()},
 	}
 }
 

@@ -55,7 +55,7 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 		return nil, err
 	}
 	defer func() { err = end(err) }()
-	pipeline.Stream(ctx)
+	ctx = pipeline.Stream(ctx)
 	var o objstore.GetOptions
 	if opts != nil {
 		o = *opts

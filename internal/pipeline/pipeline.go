@@ -108,7 +108,6 @@ func UserAgent(appID string) string {
 type op struct {
 	name, key string
 	attempts  atomic.Int32 // HTTP attempts of the operation's latest request
-	stream    bool         // the response body is the object's bytes: do not buffer it
 }
 
 type opKey struct{}
@@ -126,7 +125,7 @@ func opFrom(ctx context.Context) *op {
 func (p *Pipeline) Begin(ctx context.Context, name, key string) (_ context.Context, end func(error) error) {
 	o := &op{name: name, key: key}
 	ctx = context.WithValue(ctx, opKey{}, o)
-	ctx = objstore.WithRetryBudget(ctx, p.cfg.MaxRetries)
+	ctx = objstore.WithRetryBudget(ctx, p.cfg.Driver, p.cfg.MaxRetries)
 	var span trace.Span
 	if p.tracer != nil {
 		ctx, span = p.tracer.Start(ctx, "objstore."+name, trace.WithSpanKind(trace.SpanKindClient),
@@ -153,13 +152,18 @@ func (p *Pipeline) Begin(ctx context.Context, name, key string) (_ context.Conte
 	}
 }
 
-// Stream marks ctx's operation as one whose response body is the object's
-// bytes, streamed to the caller (Get): the pipeline neither buffers it nor
-// retries a failure while reading it; the Reader resumes instead.
-func Stream(ctx context.Context) {
-	if o := opFrom(ctx); o != nil {
-		o.stream = true
-	}
+type streamKey struct{}
+
+// Stream returns a context whose requests' response bodies are objects'
+// bytes, streamed to the caller (Get): the pipeline neither buffers them
+// nor retries a failure while reading them; the Reader resumes instead.
+func Stream(ctx context.Context) context.Context {
+	return context.WithValue(ctx, streamKey{}, true)
+}
+
+func streaming(ctx context.Context) bool {
+	b, _ := ctx.Value(streamKey{}).(bool)
+	return b
 }
 
 // logFailure logs a failed operation: at Info when the caller cancelled

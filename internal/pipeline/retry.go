@@ -79,7 +79,7 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 		start := time.Now()
 		p.logRequest(areq, attempt)
 		resp, err := p.attempt.RoundTrip(areq)
-		if err == nil && (o == nil || !o.stream) && req.Method != http.MethodHead {
+		if err == nil && !streaming(ctx) && req.Method != http.MethodHead {
 			err = buffer(resp)
 			if err != nil {
 				resp = nil
@@ -252,19 +252,34 @@ func (p *Pipeline) delay(attempt int, asked time.Duration) time.Duration {
 
 // buffer reads a small response body in full, so that a connection lost
 // midway fails the attempt (and is retried) rather than the SDK's parsing.
+// A body of unknown length (chunked, as Azure sends listings) is read up
+// to maxBuffered; a longer one is handed on as it arrives, the bytes read
+// so far first.
 func buffer(resp *http.Response) error {
-	if resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength <= 0 || resp.ContentLength > maxBuffered ||
+	if resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 || resp.ContentLength > maxBuffered ||
 		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
 		return nil
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, resp.ContentLength))
-	resp.Body.Close()
-	if err == nil && int64(len(b)) < resp.ContentLength {
+	limit := resp.ContentLength
+	if limit < 0 {
+		limit = maxBuffered + 1
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err == nil && resp.ContentLength >= 0 && int64(len(b)) < resp.ContentLength {
 		err = io.ErrUnexpectedEOF
 	}
 	if err != nil {
+		resp.Body.Close()
 		return fmt.Errorf("reading the response (%s): %w", resp.Status, err)
 	}
+	if int64(len(b)) > maxBuffered {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+		return nil
+	}
+	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	return nil
 }
