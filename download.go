@@ -102,7 +102,7 @@ func DownloadFile(ctx context.Context, s Store, key, path string, opts *Download
 	if err := checkDestination(dir, path); err != nil {
 		return Attrs{}, localError("download", key, path, err)
 	}
-	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: newProgress(o.Progress)}
+	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: NewProgress(o.Progress)}
 	for attempt := 1; ; attempt++ {
 		attrs, err := s.Stat(ctx, key)
 		if err != nil {
@@ -174,12 +174,12 @@ type download struct {
 	key, path string
 	dir, base string
 	opts      *DownloadOptions
-	prog      *progress
+	prog      *Progress
 }
 
 // once downloads the version attrs describes, and renames it over path.
 func (d *download) once(ctx context.Context, attrs Attrs) error {
-	d.prog.start(attrs.Size)
+	d.prog.Start(attrs.Size)
 	f, tmp, err := createTemp(d.dir, d.base, d.opts.Mode)
 	if err != nil {
 		return localError("download", d.key, d.path, err)
@@ -293,7 +293,7 @@ func (d *download) readRange(ctx context.Context, f *os.File, attrs Attrs, rng *
 				return localError("download", d.key, d.path, err)
 			}
 			off += int64(n)
-			d.prog.add(int64(n))
+			d.prog.Add(int64(n))
 		}
 		switch {
 		case rerr == io.EOF:

@@ -51,3 +51,20 @@ func ExampleOpen_unknownParameter() {
 	// Output:
 	// mem open: invalid argument: unknown URL parameter "region"; mem accepts: create
 }
+
+// A Put reports its progress: first (0, total), then at most a call per
+// MiB, and last (total, total) once the object is stored. total is -1
+// while the size is unknown.
+func ExamplePutOptions_progress() {
+	ctx := context.Background()
+	s, _ := objstore.Open(ctx, "mem://")
+	body := strings.NewReader(strings.Repeat("x", 3<<20)) // Len tells the size
+	_, err := s.Put(ctx, "big", body, &objstore.PutOptions{
+		Progress: func(done, total int64) { fmt.Printf("%d of %d\n", done, total) },
+	})
+	fmt.Println(err)
+	// Output:
+	// 0 of 3145728
+	// 3145728 of 3145728
+	// <nil>
+}

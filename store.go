@@ -35,6 +35,15 @@ type Store interface {
 	// new one, never part of either. An error or a cancelled context while
 	// body is read leaves the previous state untouched. A nil opts means
 	// the defaults.
+	//
+	// A body that implements io.ReaderAt and Size() int64, as
+	// *io.SectionReader does, and has not been read from (see
+	// ReaderAtBody) may be read in parallel: drivers that upload in parts
+	// (s3, azblob) read each part with ReadAt, opts.Concurrency at a time,
+	// without buffering it, and can send a failed part again on its own.
+	// Such a body must then serve ReadAt calls concurrently. Either way the
+	// object holds the body's Size bytes. Any other body is read once,
+	// from start to end, with Read.
 	Put(ctx context.Context, key string, body io.Reader, opts *PutOptions) (Attrs, error)
 
 	// Delete removes the object at key. Deleting a missing key returns nil.
@@ -111,8 +120,19 @@ type PutOptions struct {
 	PartSize int64
 	// Concurrency is the number of parts uploaded at once. Zero picks the
 	// driver's default. Memory held by an upload is bounded by
-	// Concurrency × PartSize.
+	// Concurrency × PartSize; a body read with ReadAt (see Store.Put)
+	// needs no part buffers.
 	Concurrency int
+
+	// Progress, when not nil, is called as the body is stored, with the
+	// bytes the backend has accepted so far and the body's size (rule P8
+	// of docs/SEMANTICS.md): first with done == 0, then at most about once
+	// per MiB, and last, when the Put succeeds, with done == total == the
+	// bytes written. total is -1 while the size is unknown (a body without
+	// Len or Size). The calls never overlap, done never decreases, and no
+	// call comes after Put returns. Put waits while Progress runs, so it
+	// should return quickly.
+	Progress func(done, total int64)
 }
 
 // CopyOptions adjusts Copy.
@@ -122,6 +142,13 @@ type CopyOptions struct {
 	// IfMatch makes the copy fail with ErrPrecondition unless src's ETag
 	// matches.
 	IfMatch string
+
+	// Progress, when not nil, is called with the bytes copied so far and
+	// src's size, by the rules of PutOptions.Progress (rule C7 of
+	// docs/SEMANTICS.md). A copy done by the server in one request reports
+	// (0, size) and then (size, size); a driver that learns src's size
+	// only at the end reports (0, -1) first.
+	Progress func(done, total int64)
 }
 
 // ListOptions adjusts List. The zero value lists every object, flat.

@@ -2,6 +2,7 @@ package objstore
 
 import (
 	"fmt"
+	"io"
 	"sync"
 )
 
@@ -9,41 +10,59 @@ import (
 // progress callback, besides the first call and the last.
 const progressStep = 1 << 20
 
-// progress serializes the calls of a transfer's progress callback and keeps
-// them few: one with done == 0 when the size is known, one at least every
-// progressStep bytes, and one with done == total. done never decreases
-// between calls, and a call is made only when done has grown (or total
-// changed). A nil *progress, or one with a nil fn, does nothing.
-type progress struct {
+// Progress is for drivers, and for DownloadFile: it turns the bytes a
+// transfer moves into calls of the caller's progress callback
+// (PutOptions.Progress, CopyOptions.Progress, DownloadOptions.Progress)
+// that keep rule P8 of docs/SEMANTICS.md:
+//
+//   - the calls never overlap, whichever goroutines report bytes;
+//   - the first is (0, total), total being -1 while the size is unknown;
+//   - done never decreases, never exceeds a known total, and is reported
+//     when it has grown by a MiB since the last call, or reached total;
+//   - Finish makes the last call, (size, size), and no call follows
+//     Finish or Stop.
+//
+// A nil *Progress does nothing, so a driver calls its methods whether or
+// not the caller asked for progress. The methods are safe for concurrent
+// use; the callback runs with a lock held, so the transfer waits while it
+// runs.
+type Progress struct {
 	fn func(done, total int64)
 
 	mu       sync.Mutex
-	total    int64
+	total    int64 // -1: unknown
 	done     int64 // bytes moved in the current attempt
 	reported int64 // the done of the last call; -1 before the first
+	stopped  bool
 }
 
-func newProgress(fn func(done, total int64)) *progress {
+// NewProgress returns a Progress that calls fn, or nil when fn is nil.
+func NewProgress(fn func(done, total int64)) *Progress {
 	if fn == nil {
 		return nil
 	}
-	return &progress{fn: fn, reported: -1}
+	return &Progress{fn: fn, total: -1, reported: -1}
 }
 
-// start begins an attempt that moves total bytes and reports (0, total) or,
-// on a restart, waits until the new attempt has caught up with what was
-// already reported, so that done never goes back. Only when the new total
-// is smaller than what was reported does done start again from zero: a
-// progress above the total would be a lie.
-func (p *progress) start(total int64) {
+// Start begins an attempt at moving total bytes (-1 when the size is not
+// known yet) and reports (0, total). Called again, for an attempt that
+// starts over (a copy whose source changed), it counts done from zero
+// again but reports nothing until the new attempt has caught up with what
+// was already reported, so that done never goes back. Only when the new
+// total is smaller than what was reported do the calls start again from
+// (0, total): a progress above the total would be a lie.
+func (p *Progress) Start(total int64) {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
 	changed := total != p.total
 	p.total, p.done = total, 0
-	if p.reported > total {
+	if total >= 0 && p.reported > total {
 		p.reported = -1
 	}
 	if p.reported < 0 || (changed && p.reported == 0) {
@@ -52,22 +71,113 @@ func (p *progress) start(total int64) {
 	}
 }
 
-// add records n more bytes moved, and calls fn when a step is complete or
-// the transfer is.
-func (p *progress) add(n int64) {
+// Add records n more bytes moved: a part the service acknowledged, a
+// chunk written. It reports done when done has grown by a MiB since the
+// last call, or has reached a known total.
+func (p *Progress) Add(n int64) {
 	if p == nil || n <= 0 {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.add(n)
+}
+
+// Reached records that done bytes have been moved in all, when that is
+// more than recorded so far. It suits a count that can go back, such as
+// the position in a request body that the transport reads again when it
+// retries: only the bytes past the furthest position count.
+func (p *Progress) Reached(done int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if done > p.done {
+		p.add(done - p.done)
+	}
+}
+
+func (p *Progress) add(n int64) {
+	if p.stopped {
+		return
+	}
 	p.done += n
-	if p.done <= p.reported {
+	switch {
+	case p.done <= p.reported:
 		return // a restart catching up
+	case p.total >= 0 && p.done > p.total:
+		return // more than the size announced: Finish will tell
 	}
 	if p.done == p.total || p.done-p.reported >= progressStep {
 		p.reported = p.done
 		p.fn(p.done, p.total)
 	}
+}
+
+// Finish makes the last call, (size, size), unless it was made already,
+// and ends the reports. A transfer calls it once it has succeeded, with
+// the size of what it stored, before it returns.
+func (p *Progress) Finish(size int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	if p.reported == size && p.total == size {
+		return
+	}
+	p.total, p.done, p.reported = size, size, size
+	p.fn(size, size)
+}
+
+// Stop ends the reports without a last call. A transfer defers it, so
+// that no call comes after it returns, not even from a request body that
+// a transport goroutine is still reading. When Stop returns, no call is
+// running.
+func (p *Progress) Stop() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+}
+
+// ReaderAtBody is for drivers: it reports whether a Put body can be read
+// in parallel, as parts read with ReadAt, and returns it as an
+// io.ReaderAt of size bytes. That is the case when body implements
+// io.ReaderAt and Size() int64, as *io.SectionReader, *bytes.Reader and
+// *strings.Reader do, and has not been read from: a Len method, if it has
+// one, still reports Size, and a Seek method, if it has one, reports the
+// position 0. The object is then the bytes [0, Size) of the ReaderAt. A
+// body that has been read from is read on from where it is, with Read, as
+// any other body.
+func ReaderAtBody(body io.Reader) (r io.ReaderAt, size int64, ok bool) {
+	b, ok := body.(interface {
+		io.ReaderAt
+		Size() int64
+	})
+	if !ok {
+		return nil, 0, false
+	}
+	size = b.Size()
+	if size < 0 {
+		return nil, 0, false
+	}
+	if l, ok := body.(interface{ Len() int }); ok && int64(l.Len()) != size {
+		return nil, 0, false
+	}
+	if s, ok := body.(io.Seeker); ok {
+		if pos, err := s.Seek(0, io.SeekCurrent); err != nil || pos != 0 {
+			return nil, 0, false
+		}
+	}
+	return b, size, true
 }
 
 // localError wraps an error from the local file system, or a refusal of

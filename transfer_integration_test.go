@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,5 +135,170 @@ func TestTransferObjectChanges(t *testing.T) {
 				t.Errorf("DownloadFile returned Size %d, want the new version's %d", attrs.Size, len(w.last))
 			}
 		})
+	}
+}
+
+// readAtLog wraps a Store; its Put checks that the body can be read in
+// parallel (objstore.ReaderAtBody), and passes the driver a body that
+// counts its Read and ReadAt calls and the bytes ReadAt served. first, if
+// set, runs in the first ReadAt, before it reads.
+type readAtLog struct {
+	objstore.Store
+	t     testing.TB
+	first func()
+
+	once    sync.Once
+	mu      sync.Mutex
+	reads   int
+	readAts int
+	offsets map[int64]int64 // the bytes served from each offset
+}
+
+func (l *readAtLog) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
+	r, size, ok := objstore.ReaderAtBody(body)
+	if !ok {
+		l.t.Errorf("UploadFile's body %T cannot be read with ReadAt", body)
+		return l.Store.Put(ctx, key, body, opts)
+	}
+	return l.Store.Put(ctx, key, &spyBody{l: l, r: r, size: size, body: body}, opts)
+}
+
+// spyBody is a Put body with ReadAt and Size, whose reads readAtLog
+// counts.
+type spyBody struct {
+	l    *readAtLog
+	r    io.ReaderAt
+	size int64
+	body io.Reader
+}
+
+func (b *spyBody) Size() int64 { return b.size }
+
+func (b *spyBody) Read(p []byte) (int, error) {
+	b.l.mu.Lock()
+	b.l.reads++
+	b.l.mu.Unlock()
+	return b.body.Read(p)
+}
+
+func (b *spyBody) ReadAt(p []byte, off int64) (int, error) {
+	if b.l.first != nil {
+		b.l.once.Do(b.l.first)
+	}
+	n, err := b.r.ReadAt(p, off)
+	b.l.mu.Lock()
+	b.l.readAts++
+	if b.l.offsets == nil {
+		b.l.offsets = map[int64]int64{}
+	}
+	b.l.offsets[off] = max(b.l.offsets[off], int64(n))
+	b.l.mu.Unlock()
+	return n, err
+}
+
+// covered reports whether the ReadAt calls served every byte of [0, size).
+func (l *readAtLog) covered(size int64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	offs := slices.Sorted(maps.Keys(l.offsets))
+	var end int64
+	for _, off := range offs {
+		if off > end {
+			return false
+		}
+		end = max(end, off+l.offsets[off])
+	}
+	return end >= size
+}
+
+// TestUploadFileReadsParts uploads a file above the multipart threshold on
+// each real backend, and checks that the driver read the parts through
+// ReadAt, never through Read, and that the object round-trips.
+func TestUploadFileReadsParts(t *testing.T) {
+	for _, b := range transferBackends {
+		t.Run(b.name, func(t *testing.T) {
+			base, prefix := openBackend(t, b.env)
+			ctx := context.Background()
+			key := prefix + "parts.bin"
+			t.Cleanup(func() { base.Delete(context.Background(), key) })
+
+			data := randomBytes(17<<20+5, 21)
+			src := writeFile(t, data)
+			s := &readAtLog{Store: base, t: t}
+			prog := &progressLog{t: t}
+			a, err := objstore.UploadFile(ctx, s, key, src, &objstore.UploadOptions{
+				PutOptions: objstore.PutOptions{PartSize: 5 << 20, Concurrency: 3, IfAbsent: true},
+				Progress:   prog.fn,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			prog.checkFinal(int64(len(data)))
+			s.mu.Lock()
+			reads, readAts := s.reads, s.readAts
+			s.mu.Unlock()
+			if reads != 0 || readAts == 0 {
+				t.Errorf("the driver called Read %d times and ReadAt %d times; want ReadAt only", reads, readAts)
+			}
+			if !s.covered(int64(len(data))) {
+				t.Errorf("the ReadAt calls did not cover the file's %d bytes", len(data))
+			}
+			got, st, err := objstore.ReadAll(ctx, base, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sha256.Sum256(got) != sha256.Sum256(data) || a.Size != int64(len(data)) || st.ETag != a.ETag {
+				t.Errorf("the object holds %d bytes (ETag %s) that differ from the file's %d (UploadFile returned %+v)", len(got), st.ETag, len(data), a)
+			}
+		})
+	}
+}
+
+// TestUploadFileChangedWhileReadInParts changes the file during an upload
+// whose parts are read with ReadAt, on each real backend: the upload fails
+// saying so, and the previous object stays.
+func TestUploadFileChangedWhileReadInParts(t *testing.T) {
+	changes := []struct {
+		name   string
+		change func(path string) error
+	}{
+		{"grows", func(path string) error {
+			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.Write([]byte("more"))
+			return err
+		}},
+		{"shrinks", func(path string) error { return os.Truncate(path, 6<<20) }},
+	}
+	for _, b := range transferBackends {
+		for _, ch := range changes {
+			t.Run(b.name+"/"+ch.name, func(t *testing.T) {
+				base, prefix := openBackend(t, b.env)
+				ctx := context.Background()
+				key := prefix + "changing.bin"
+				t.Cleanup(func() { base.Delete(context.Background(), key) })
+				old := putObject(t, base, key, []byte("old"))
+
+				path := writeFile(t, randomBytes(12<<20+1, 22))
+				s := &readAtLog{Store: base, t: t, first: func() {
+					if err := ch.change(path); err != nil {
+						t.Error(err)
+					}
+				}}
+				_, err := objstore.UploadFile(ctx, s, key, path, &objstore.UploadOptions{
+					PutOptions: objstore.PutOptions{PartSize: 5 << 20, Concurrency: 3},
+				})
+				if err == nil || !strings.Contains(err.Error(), "the file changed") {
+					t.Fatalf("UploadFile of a file that changed = %v, want an error saying so", err)
+				}
+				got, st, err := objstore.ReadAll(ctx, base, key)
+				if err != nil || string(got) != "old" || st.ETag != old.ETag {
+					t.Errorf("after the failed upload the object holds %d bytes (%v), want the previous %q", len(got), err, "old")
+				}
+			})
+		}
 	}
 }

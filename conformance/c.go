@@ -189,15 +189,48 @@ func digest(r io.Reader) ([32]byte, int64, error) {
 // sameStream checks that key holds the n bytes of seed, streaming both.
 func (c *C) sameStream(key string, seed uint64, n int64) {
 	c.Helper()
+	c.sameReader(key, genReader(seed, n), n)
+}
+
+// sameReader checks that key holds the n bytes want serves, streaming
+// both.
+func (c *C) sameReader(key string, want io.Reader, n int64) {
+	c.Helper()
 	r, err := c.s.Get(c.ctx, key, nil)
 	c.ok(err, fmt.Sprintf("Get(%q)", key))
 	defer r.Close()
 	got, gotN, err := digest(r)
 	c.ok(err, fmt.Sprintf("reading %q", key))
-	want, _, _ := digest(genReader(seed, n))
-	if gotN != n || got != want {
+	wantSum, _, _ := digest(want)
+	if gotN != n || got != wantSum {
 		c.Errorf("%q holds %d bytes that differ from the %d bytes written", key, gotN, n)
 	}
+}
+
+// patternAt serves the same bytes as a seekable, concurrent io.ReaderAt,
+// computed from the offset rather than held, so that a large body costs no
+// memory: byte i is byte i%8 of splitmix64(seed + i/8).
+type patternAt struct{ seed uint64 }
+
+func (p patternAt) ReadAt(b []byte, off int64) (int, error) {
+	for i := range b {
+		pos := uint64(off) + uint64(i)
+		b[i] = byte(splitmix64(p.seed+pos/8) >> (8 * (pos % 8)))
+	}
+	return len(b), nil
+}
+
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// pattern returns the n bytes of seed as an *io.SectionReader: a body
+// that implements io.ReaderAt and Size, as objstore.UploadFile's does.
+func pattern(seed uint64, n int64) *io.SectionReader {
+	return io.NewSectionReader(patternAt{seed}, 0, n)
 }
 
 // failingReader serves n bytes of r, then fails.

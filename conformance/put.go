@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -342,4 +344,52 @@ func caseLarge(c *C) {
 		}
 		c.ok(c.s.Delete(c.ctx, key), "Delete")
 	}
+}
+
+// P9: a body with ReadAt and Size is stored as its bytes [0, Size), in
+// one request and above the multipart threshold; one that has been read
+// from is stored from where it is.
+func caseReaderAtBody(c *C) {
+	a := c.put("small", nil, nil) // the key exists: the Put replaces it
+	_, err := c.s.Put(c.ctx, "small", pattern(40, 5000), nil)
+	c.ok(err, "Put of a 5000-byte *io.SectionReader")
+	c.sameReader("small", pattern(40, 5000), 5000)
+	if st := c.stat("small"); st.Size != 5000 || st.ETag == a.ETag {
+		c.Errorf("after a Put of 5000 bytes with ReadAt, Stat says %+v", st)
+	}
+
+	// Read from already: the rest is stored, as with any reader.
+	data := gen(43, 4000)
+	br := bytes.NewReader(data)
+	io.CopyN(io.Discard, br, 1000)
+	_, err = c.s.Put(c.ctx, "rest", br, nil)
+	c.ok(err, "Put of a *bytes.Reader read 1000 bytes into")
+	c.content("rest", data[1000:], "")
+	sr := pattern(44, 4000)
+	io.CopyN(io.Discard, sr, 1000)
+	_, err = c.s.Put(c.ctx, "rest2", sr, nil)
+	c.ok(err, "Put of an *io.SectionReader read 1000 bytes into")
+	c.sameReader("rest2", io.NewSectionReader(patternAt{44}, 1000, 3000), 3000)
+
+	n := slices.Min(c.r.h.LargeSizes)
+	opts := c.r.h.LargePut
+	b, err := c.s.Put(c.ctx, "large", pattern(41, n), &opts)
+	c.ok(err, fmt.Sprintf("Put of a %d-byte *io.SectionReader", n))
+	if b.Size != n {
+		c.Errorf("Put of a %d-byte *io.SectionReader returned Size %d", n, b.Size)
+	}
+	c.sameReader("large", pattern(41, n), n)
+	// A conditional Put with ReadAt keeps P4 and P5.
+	ifAbsent := opts
+	ifAbsent.IfAbsent = true
+	_, err = c.s.Put(c.ctx, "large", pattern(42, n), &ifAbsent)
+	c.wantErr(err, objstore.ErrExists, "Put IfAbsent of a large *io.SectionReader over an existing key")
+	stale := opts
+	stale.IfMatch = `"objstore-stale-etag"`
+	_, err = c.s.Put(c.ctx, "large", pattern(42, n), &stale)
+	c.wantErr(err, objstore.ErrPrecondition, "Put IfMatch a stale ETag of a large *io.SectionReader")
+	if st := c.stat("large"); st.ETag != b.ETag {
+		c.Errorf("failed conditional Puts with ReadAt changed the ETag from %s to %s", b.ETag, st.ETag)
+	}
+	c.ok(c.s.Delete(c.ctx, "large"), "Delete")
 }

@@ -85,6 +85,67 @@ func (s sniffsContentType) Put(ctx context.Context, key string, body io.Reader, 
 	return s.Store.Put(ctx, key, body, &o)
 }
 
+// lateProgress calls the progress callback of each Put again at the start
+// of the next Put: after the Put it belongs to has returned.
+type lateProgress struct {
+	objstore.Store
+	last func(done, total int64)
+}
+
+func (s *lateProgress) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
+	if s.last != nil {
+		s.last(0, -1)
+	}
+	if opts != nil {
+		s.last = opts.Progress
+	}
+	return s.Store.Put(ctx, key, body, opts)
+}
+
+// chattyProgress calls the progress callback for every 64 KiB read.
+type chattyProgress struct{ objstore.Store }
+
+func (s chattyProgress) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
+	if opts == nil || opts.Progress == nil {
+		return s.Store.Put(ctx, key, body, opts)
+	}
+	o := *opts
+	o.Progress = nil
+	a, err := s.Store.Put(ctx, key, &chattyReader{r: body, fn: opts.Progress}, &o)
+	if err == nil {
+		opts.Progress(a.Size, a.Size)
+	}
+	return a, err
+}
+
+type chattyReader struct {
+	r    io.Reader
+	fn   func(done, total int64)
+	done int64
+}
+
+func (c *chattyReader) Read(p []byte) (int, error) {
+	if len(p) > 64<<10 {
+		p = p[:64<<10]
+	}
+	if c.done == 0 {
+		c.fn(0, -1)
+	}
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.done += int64(n)
+		c.fn(c.done, -1)
+	}
+	return n, err
+}
+
+// silentCopy ignores CopyOptions.Progress.
+type silentCopy struct{ objstore.Store }
+
+func (s silentCopy) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (objstore.Attrs, error) {
+	return s.Store.Copy(ctx, dst, src, nil)
+}
+
 func TestSuiteFailsBrokenDrivers(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -100,6 +161,10 @@ func TestSuiteFailsBrokenDrivers(t *testing.T) {
 		{"StartAfter ignored", func(s objstore.Store) objstore.Store { return ignoresStartAfter{s} }, true, "L3/StartAfter", conformance.Fail},
 		{"listing never ends", func(s objstore.Store) objstore.Store { return endless{s} }, true, "L1/Order", conformance.Fail},
 		{"content type sniffed", func(s objstore.Store) objstore.Store { return sniffsContentType{s} }, true, "M2/ContentType", conformance.Fail},
+		{"correct progress", func(s objstore.Store) objstore.Store { return s }, true, "P8/Progress", conformance.Pass},
+		{"progress after Put returned", func(s objstore.Store) objstore.Store { return &lateProgress{Store: s} }, true, "P8/Progress", conformance.Fail},
+		{"progress for every read", func(s objstore.Store) objstore.Store { return chattyProgress{s} }, true, "P8/Progress", conformance.Fail},
+		{"no progress on Copy", func(s objstore.Store) objstore.Store { return silentCopy{s} }, true, "C7/Progress", conformance.Fail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,20 +28,38 @@ import (
 //     (If-None-Match: *), so that of racing copies one wins and the others
 //     get ErrExists.
 //
+// Progress gets (0, size) once src's size is known, then the blocks
+// staged (stream) or the x-ms-copy-progress of each poll of a pending
+// server-side copy, and (size, size) when the copy is done.
+//
 // The returned Attrs are dst's, from the responses; no extra request is
 // sent for them.
-func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (objstore.Attrs, error) {
+func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (_ objstore.Attrs, err error) {
 	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
 	if err != nil {
 		return objstore.Attrs{}, err
 	}
-	if err := s.begin(ctx, "copy", dst); err != nil {
+	ctx, end, err := s.start(ctx, "copy", dst)
+	if err != nil {
 		return objstore.Attrs{}, err
 	}
+	defer func() { err = end(err) }()
 	c := copyJob{dst: dst, src: src, fullDst: fullDst, fullSrc: fullSrc}
 	if opts != nil {
 		c.CopyOptions = *opts
 	}
+	c.prog = objstore.NewProgress(c.Progress)
+	defer c.prog.Stop()
+	a, err := s.copyBy(ctx, c)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	c.prog.Finish(a.Size)
+	return a, nil
+}
+
+// copyBy copies by the store's CopyStrategy.
+func (s *Store) copyBy(ctx context.Context, c copyJob) (objstore.Attrs, error) {
 	switch s.opts.Copy {
 	case CopyStream:
 		return s.copyStream(ctx, c)
@@ -60,6 +79,7 @@ func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOp
 type copyJob struct {
 	objstore.CopyOptions
 	dst, src, fullDst, fullSrc string
+	prog                       *objstore.Progress
 }
 
 // copyStream downloads src and uploads it to dst as it arrives, in
@@ -84,6 +104,7 @@ func (s *Store) copyStream(ctx context.Context, c copyJob) (objstore.Attrs, erro
 		blockSize:   s.opts.BlockSize,
 		concurrency: s.opts.Concurrency,
 		size:        srcAttrs.Size,
+		prog:        c.prog,
 	}
 	a, err := s.write(ctx, w, &exactReader{r: body, n: srcAttrs.Size})
 	if err != nil {
@@ -139,6 +160,7 @@ func (s *Store) copyServer(ctx context.Context, c copyJob) (objstore.Attrs, erro
 			return objstore.Attrs{}, s.fail("copy", c.src, err, condNone)
 		}
 		a := propsAttrs(c.dst, p)
+		c.prog.Start(a.Size)
 		source, err := s.copySource(srcBlob, c.fullSrc)
 		if err != nil {
 			return objstore.Attrs{}, failKind("copy", c.src, objstore.ErrUnsupported, err)
@@ -157,7 +179,7 @@ func (s *Store) copyServer(ctx context.Context, c copyJob) (objstore.Attrs, erro
 		}
 		etag, mod := resp.ETag, resp.LastModified
 		if st := deref(resp.CopyStatus); st != blob.CopyStatusTypeSuccess {
-			if etag, mod, err = s.waitCopy(ctx, dstBlob, c.dst, deref(resp.CopyID), st); err != nil {
+			if etag, mod, err = s.waitCopy(ctx, dstBlob, c.dst, deref(resp.CopyID), st, c.prog); err != nil {
 				return objstore.Attrs{}, err
 			}
 		}
@@ -267,10 +289,11 @@ func (s *Store) copySource(srcBlob *blockblob.Client, fullSrc string) (string, e
 	return u, nil
 }
 
-// waitCopy polls dst until the copy copyID is no longer pending. On
-// success it returns dst's ETag and Last-Modified. When ctx is done it
-// aborts the copy.
-func (s *Store) waitCopy(ctx context.Context, dstBlob *blockblob.Client, dst, copyID string, status blob.CopyStatusType) (*azcore.ETag, *time.Time, error) {
+// waitCopy polls dst until the copy copyID is no longer pending, and
+// reports the bytes copied that each poll gives (x-ms-copy-progress) to
+// prog. On success it returns dst's ETag and Last-Modified. When ctx is
+// done it aborts the copy.
+func (s *Store) waitCopy(ctx context.Context, dstBlob *blockblob.Client, dst, copyID string, status blob.CopyStatusType, prog *objstore.Progress) (*azcore.ETag, *time.Time, error) {
 	// abort stops the pending copy when ctx ends, whether it ends between
 	// polls or during one.
 	abort := func() {
@@ -307,6 +330,9 @@ func (s *Store) waitCopy(ctx context.Context, dstBlob *blockblob.Client, dst, co
 			return nil, nil, failKind("copy", dst, nil, errors.New("dst was overwritten while the server-side copy was pending"))
 		}
 		status = deref(p.CopyStatus)
+		if copied, ok := copyProgress(deref(p.CopyProgress)); ok {
+			prog.Reached(copied)
+		}
 		if status == blob.CopyStatusTypeSuccess {
 			return p.ETag, p.LastModified, nil
 		}
@@ -314,4 +340,15 @@ func (s *Store) waitCopy(ctx context.Context, dstBlob *blockblob.Client, dst, co
 			return nil, nil, failKind("copy", dst, nil, fmt.Errorf("the server-side copy ended with status %q: %s", status, deref(p.CopyStatusDescription)))
 		}
 	}
+}
+
+// copyProgress parses the bytes copied from x-ms-copy-progress,
+// "copied/total".
+func copyProgress(v string) (int64, bool) {
+	copied, _, ok := strings.Cut(v, "/")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(copied, 10, 64)
+	return n, err == nil && n >= 0
 }

@@ -69,6 +69,7 @@ type blockUpload struct {
 	ids  []string
 	size int64
 	wg   sync.WaitGroup
+	prog *objstore.Progress // gets each block staged
 
 	mu        sync.Mutex
 	err       error // the first failure
@@ -94,7 +95,7 @@ func (s *Store) writeBlocks(ctx context.Context, w write, first []byte, r io.Rea
 		return objstore.Attrs{}, err
 	}
 	uctx, cancel := context.WithCancelCause(ctx)
-	u := &blockUpload{bb: bb, ctx: uctx, cancel: cancel, conc: w.concurrency, free: make(chan []byte, w.concurrency)}
+	u := &blockUpload{bb: bb, ctx: uctx, cancel: cancel, conc: w.concurrency, free: make(chan []byte, w.concurrency), prog: w.prog}
 	defer cancel(nil)
 	if _, err := rand.Read(u.prefix[:]); err != nil {
 		putBuffer(first)
@@ -151,10 +152,94 @@ func (s *Store) writeBlocks(ctx context.Context, w write, first []byte, r io.Rea
 		}
 		return objstore.Attrs{}, s.fail(w.op, w.key, u.err, condNone)
 	}
+	return s.commitBlocks(ctx, bb, w, u.ids, u.size)
+}
+
+// writeBlocksAt stages the w.size bytes of body as blocks of w.blockSize,
+// Concurrency at a time, and commits them with Put Block List. Each
+// block's body is a section of body, read with ReadAt as it is sent: no
+// block is buffered, and the retry policy can rewind a failed block and
+// send it again on its own. On any failure, the blocks in flight are
+// cancelled, the block list is never committed, and the object stays as
+// it was.
+func (s *Store) writeBlocksAt(ctx context.Context, w write, body *bodyAt) (objstore.Attrs, error) {
+	bb := s.blob(w.full)
+	if err := s.precheck(ctx, bb, w); err != nil {
+		return objstore.Attrs{}, err
+	}
+	var prefix [8]byte
+	if _, err := rand.Read(prefix[:]); err != nil {
+		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+	}
+	n := int(ceilDiv(w.size, w.blockSize))
+	if n > blockLimit {
+		return objstore.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = blockID(prefix, i)
+	}
+	err := eachBlock(ctx, n, w.concurrency, func(ctx context.Context, i int) error {
+		off := int64(i) * w.blockSize
+		length := min(w.blockSize, w.size-off)
+		_, err := bb.StageBlock(ctx, ids[i], streaming.NopCloser(io.NewSectionReader(body, off, length)), nil)
+		if err == nil {
+			w.prog.Add(length)
+		}
+		return err
+	})
+	switch {
+	case err == nil:
+	case body.err() != nil:
+		return objstore.Attrs{}, failKind(w.op, w.key, nil, body.err())
+	case context.Cause(ctx) != nil:
+		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+	default:
+		return objstore.Attrs{}, s.fail(w.op, w.key, err, condNone)
+	}
+	return s.commitBlocks(ctx, bb, w, ids, w.size)
+}
+
+// eachBlock calls do for the blocks 0 to n-1, conc at a time. The first
+// error cancels the context of the blocks in flight, starts no more, and
+// is returned as do returned it; so is the cause of ctx's end.
+func eachBlock(ctx context.Context, n, conc int, do func(ctx context.Context, i int) error) error {
+	bctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(conc, n) {
+		wg.Go(func() {
+			for i := range jobs {
+				if bctx.Err() != nil {
+					continue
+				}
+				if err := do(bctx, i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+send:
+	for i := range n {
+		select {
+		case jobs <- i:
+		case <-bctx.Done():
+			break send
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return context.Cause(bctx)
+}
+
+// commitBlocks commits the staged blocks ids, size bytes in all, with Put
+// Block List and the write's conditions.
+func (s *Store) commitBlocks(ctx context.Context, bb *blockblob.Client, w write, ids []string, size int64) (objstore.Attrs, error) {
 	if err := ctx.Err(); err != nil {
 		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
-	resp, err := bb.CommitBlockList(ctx, u.ids, &blockblob.CommitBlockListOptions{
+	resp, err := bb.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
 		HTTPHeaders:      w.headers(),
 		Metadata:         metadataIn(w.metadata),
 		AccessConditions: w.accessConditions(),
@@ -165,7 +250,7 @@ func (s *Store) writeBlocks(ctx context.Context, w write, first []byte, r io.Rea
 		}
 		return objstore.Attrs{}, s.fail(w.op, w.key, err, w.cond())
 	}
-	return w.attrs(u.size, resp.ETag, resp.LastModified, resp.Date), nil
+	return w.attrs(size, resp.ETag, resp.LastModified, resp.Date), nil
 }
 
 // precheck fails a conditional upload before its blocks are sent when the
@@ -246,23 +331,31 @@ func (u *blockUpload) fail(err error, body bool) {
 
 // stage sends data, which lives in buf, as the next block.
 func (u *blockUpload) stage(buf, data []byte) {
-	var raw [16]byte
-	copy(raw[:8], u.prefix[:])
-	binary.BigEndian.PutUint64(raw[8:], uint64(len(u.ids)))
-	// Block IDs must all have the same length within a blob: 16 bytes,
-	// base64-encoded to 24 characters.
-	id := base64.StdEncoding.EncodeToString(raw[:])
+	id := blockID(u.prefix, len(u.ids))
 	u.ids = append(u.ids, id)
 	u.size += int64(len(data))
 	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
 		_, err := u.bb.StageBlock(u.ctx, id, streaming.NopCloser(bytes.NewReader(data)), nil)
+		n := int64(len(data))
 		u.release(buf)
 		if err != nil {
 			u.fail(err, false)
+			return
 		}
+		u.prog.Add(n)
 	}()
+}
+
+// blockID returns the ID of block i of the upload whose IDs start with
+// prefix. Block IDs must all have the same length within a blob: 16
+// bytes, base64-encoded to 24 characters.
+func blockID(prefix [8]byte, i int) string {
+	var raw [16]byte
+	copy(raw[:8], prefix[:])
+	binary.BigEndian.PutUint64(raw[8:], uint64(i))
+	return base64.StdEncoding.EncodeToString(raw[:])
 }
 
 // buffers are pooled by size: uploads reuse each other's block buffers.

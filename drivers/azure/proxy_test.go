@@ -1,7 +1,9 @@
 package azure_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +12,10 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,19 +27,22 @@ import (
 )
 
 // faultProxy sits between the driver and the real server and injects one
-// kind of fault: a body that stalls, a refused or a pending Copy Blob. The
-// rest passes through unchanged.
+// kind of fault: a body that stalls, a refused or a pending Copy Blob, a
+// failed Put Block. The rest passes through unchanged.
 type faultProxy struct {
 	srv *httptest.Server
 
 	mu           sync.Mutex
-	stallSuffix  string // GETs of a blob whose path ends so stall after 1000 bytes
-	refuseCopy   bool   // answer Copy Blob with 403 CannotVerifyCopySource
-	pendingCopy  bool   // report Copy Blob as pending
-	pendingPolls int    // report the copy pending in this many more Get Blob Properties
-	onPending    func() // runs once, when the next pending poll is answered
-	copies       int    // Copy Blob requests seen
-	aborts       int    // Abort Copy Blob requests seen
+	stallSuffix  string   // GETs of a blob whose path ends so stall after 1000 bytes
+	refuseCopy   bool     // answer Copy Blob with 403 CannotVerifyCopySource
+	pendingCopy  bool     // report Copy Blob as pending
+	pendingPolls int      // report the copy pending in this many more Get Blob Properties
+	onPending    func()   // runs once, when the next pending poll is answered
+	copies       int      // Copy Blob requests seen
+	aborts       int      // Abort Copy Blob requests seen
+	copyProgress []string // x-ms-copy-progress of the next pending polls, one each
+	failBlocks   int      // answer this many more Put Block requests with a 503 to retry at once
+	blockPuts    int      // Put Block requests seen
 }
 
 // newFaultProxy returns a proxy to the backend's endpoint and the endpoint
@@ -61,6 +68,10 @@ func newFaultProxy(t *testing.T, b backend) (*faultProxy, string) {
 			case req.Method == http.MethodHead && p.pendingPolls > 0 && resp.Header.Get("x-ms-copy-id") != "":
 				p.pendingPolls--
 				resp.Header.Set("x-ms-copy-status", "pending")
+				if len(p.copyProgress) > 0 {
+					resp.Header.Set("x-ms-copy-progress", p.copyProgress[0])
+					p.copyProgress = p.copyProgress[1:]
+				}
 				if p.onPending != nil {
 					p.onPending()
 					p.onPending = nil
@@ -82,8 +93,21 @@ func newFaultProxy(t *testing.T, b backend) (*faultProxy, string) {
 		}
 		refuse := isCopy && p.refuseCopy
 		pending := isCopy && p.pendingCopy
+		isBlock := r.Method == http.MethodPut && r.URL.Query().Get("comp") == "block"
+		failBlock := isBlock && p.failBlocks > 0
+		if isBlock {
+			p.blockPuts++
+		}
+		if failBlock {
+			p.failBlocks--
+		}
 		p.mu.Unlock()
 		switch {
+		case failBlock:
+			io.CopyN(io.Discard, r.Body, 1<<20)
+			w.Header().Set("x-ms-error-code", "ServerBusy")
+			w.Header().Set("x-ms-retry-after-ms", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
 		case pending:
 			p.startPending(t, b, w, r)
 		case refuse:
@@ -307,5 +331,119 @@ func TestCopyPendingAzurite(t *testing.T) {
 	}
 	if _, aborts := p.counts(); aborts != abortsBefore+1 {
 		t.Errorf("the driver sent %d Abort Copy Blob requests, want 1", aborts-abortsBefore)
+	}
+}
+
+// sectionSpy is a Put body with ReadAt and Size that counts how the
+// driver reads it.
+type sectionSpy struct {
+	*io.SectionReader
+	reads, readAts atomic.Int32
+}
+
+func newSectionSpy(data []byte) *sectionSpy {
+	return &sectionSpy{SectionReader: io.NewSectionReader(bytes.NewReader(data), 0, int64(len(data)))}
+}
+
+func (s *sectionSpy) Read(p []byte) (int, error) {
+	s.reads.Add(1)
+	return s.SectionReader.Read(p)
+}
+
+func (s *sectionSpy) ReadAt(p []byte, off int64) (int, error) {
+	s.readAts.Add(1)
+	return s.SectionReader.ReadAt(p, off)
+}
+
+// progressCalls records progress calls.
+type progressCalls struct {
+	mu    sync.Mutex
+	calls [][2]int64
+}
+
+func (p *progressCalls) fn(done, total int64) {
+	p.mu.Lock()
+	p.calls = append(p.calls, [2]int64{done, total})
+	p.mu.Unlock()
+}
+
+func (p *progressCalls) get() [][2]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([][2]int64(nil), p.calls...)
+}
+
+// TestPutReadsBlocksAtAzurite puts a body with ReadAt and Size above the
+// block size, with the first Put Block failing: the blocks are read
+// through ReadAt only, with no block buffer, the failed block alone is
+// sent again, and the object round-trips.
+func TestPutReadsBlocksAtAzurite(t *testing.T) {
+	b := testBackend(t)
+	p, endpoint := newFaultProxy(t, b)
+	s := proxiedStore(t, b, endpoint, "auto", nil)
+	ctx := context.Background()
+	buffers := 0
+	defer azure.SetMaxLiveHook(func(int) { buffers++ })()
+
+	data := randomBytes(7, 13<<20+3)
+	p.set(func(p *faultProxy) { p.failBlocks = 1 })
+	body := newSectionSpy(data)
+	prog := &progressCalls{}
+	a, err := s.Put(ctx, "k", body, &objstore.PutOptions{PartSize: 4 << 20, Concurrency: 3, Progress: prog.fn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	puts, left := p.blockPuts, p.failBlocks
+	p.mu.Unlock()
+	if left != 0 || puts != 5 {
+		t.Errorf("%d Put Block requests (%d failures left to inject); want 5: 4 blocks, and the failed one again", puts, left)
+	}
+	if ids := committedBlocks(t, s, azure.FullKey(s, "k")); len(ids) != 4 {
+		t.Errorf("%d blocks committed, want 4", len(ids))
+	}
+	if r, ra := body.reads.Load(), body.readAts.Load(); r != 0 || ra == 0 {
+		t.Errorf("the driver called Read %d times and ReadAt %d times; want ReadAt only", r, ra)
+	}
+	if buffers != 0 {
+		t.Errorf("the upload used block buffers; a body read with ReadAt needs none")
+	}
+	got, st, err := objstore.ReadAll(ctx, s, "k")
+	if err != nil || sha256.Sum256(got) != sha256.Sum256(data) || st.ETag != a.ETag || a.Size != int64(len(data)) {
+		t.Errorf("the object holds %d other bytes (%v); Put returned %+v", len(got), err, a)
+	}
+	n := int64(len(data))
+	if calls := prog.get(); len(calls) != 5 || calls[0] != [2]int64{0, n} || calls[4] != [2]int64{n, n} {
+		t.Errorf("Progress calls %v; want one per block, from [0 %d] to [%d %d]", calls, n, n, n)
+	}
+}
+
+// TestCopyPendingProgressAzurite makes a server-side copy pending for
+// three polls that report x-ms-copy-progress: Progress follows them.
+func TestCopyPendingProgressAzurite(t *testing.T) {
+	b := testBackend(t)
+	p, endpoint := newFaultProxy(t, b)
+	defer azure.SetCopyPoll(time.Millisecond, 10*time.Millisecond)()
+	ctx := context.Background()
+	s := proxiedStore(t, b, endpoint, "server", nil)
+	n := int64(3<<20 + 1)
+	if _, err := s.Put(ctx, "src", bytes.NewReader(randomBytes(8, int(n))), nil); err != nil {
+		t.Fatal(err)
+	}
+	p.set(func(p *faultProxy) {
+		p.pendingCopy, p.pendingPolls = true, 3
+		p.copyProgress = []string{fmt.Sprintf("%d/%d", 1<<20, n), fmt.Sprintf("%d/%d", 2<<20, n), fmt.Sprintf("%d/%d", 3<<20, n)}
+	})
+	prog := &progressCalls{}
+	a, err := s.Copy(ctx, "dst", "src", &objstore.CopyOptions{Progress: prog.fn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Size != n {
+		t.Errorf("Copy returned Size %d, want %d", a.Size, n)
+	}
+	want := [][2]int64{{0, n}, {1 << 20, n}, {2 << 20, n}, {3 << 20, n}, {n, n}}
+	if calls := prog.get(); !slices.Equal(calls, want) {
+		t.Errorf("Progress calls %v; want %v", calls, want)
 	}
 }

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/objstore-go/objstore"
@@ -23,16 +23,27 @@ import (
 // ErrPrecondition. A body that fails, or a context cancelled while the
 // body is read, returns the error and leaves the object as it was.
 //
+// A body that objstore.ReaderAtBody accepts (an *io.SectionReader, the
+// body objstore.UploadFile passes) is read with ReadAt: the Put Blob body,
+// or each block, is a section of it read as it is sent, Concurrency
+// blocks at a time, so that no block is buffered and the SDK can send a
+// failed block again on its own.
+//
+// Progress counts the blocks the service has acknowledged, or for one Put
+// Blob the bytes of the body the transport has read.
+//
 // The returned Attrs carry the ETag and Last-Modified of the response that
 // made the object; no further request is sent.
-func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
+func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (_ objstore.Attrs, err error) {
 	full, err := s.ns.Put(key, opts)
 	if err != nil {
 		return objstore.Attrs{}, err
 	}
-	if err := s.begin(ctx, "put", key); err != nil {
+	ctx, end, err := s.start(ctx, "put", key)
+	if err != nil {
 		return objstore.Attrs{}, err
 	}
+	defer func() { err = end(err) }()
 	var o objstore.PutOptions
 	if opts != nil {
 		o = *opts
@@ -58,10 +69,23 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objst
 	if o.Concurrency > 0 {
 		w.concurrency = min(o.Concurrency, maxConcurrency)
 	}
-	if l, ok := body.(interface{ Len() int }); ok {
-		w.size = int64(l.Len())
+	w.prog = objstore.NewProgress(o.Progress)
+	defer w.prog.Stop()
+	var a objstore.Attrs
+	if ra, size, ok := objstore.ReaderAtBody(body); ok {
+		w.size = size
+		a, err = s.writeAt(ctx, w, ra)
+	} else {
+		if l, ok := body.(interface{ Len() int }); ok {
+			w.size = int64(l.Len())
+		}
+		a, err = s.write(ctx, w, body)
 	}
-	return s.write(ctx, w, body)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	w.prog.Finish(a.Size)
+	return a, nil
 }
 
 // write is one upload, from Put or from a stream copy.
@@ -74,6 +98,7 @@ type write struct {
 	blockSize     int64
 	concurrency   int
 	size          int64 // of the body when known, else -1
+	prog          *objstore.Progress
 }
 
 func (w write) cond() cond {
@@ -144,20 +169,44 @@ func (s *Store) write(ctx context.Context, w write, body io.Reader) (objstore.At
 			return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
 		}
 		if m == 1 {
+			w.prog.Start(w.size)
 			return s.writeBlocks(ctx, w, first, &prefixReader{b: one[0], r: r})
 		}
 	}
 	defer putBuffer(first)
-	return s.putBlob(ctx, w, first[:n])
+	w.prog.Start(int64(n))
+	return s.putBlob(ctx, w, bytes.NewReader(first[:n]), int64(n))
 }
 
-// putBlob stores data with one Put Blob request.
-func (s *Store) putBlob(ctx context.Context, w write, data []byte) (objstore.Attrs, error) {
+// writeAt stores the w.size bytes of body, read with ReadAt: with one Put
+// Blob when they fit in a block, else as blocks.
+func (s *Store) writeAt(ctx context.Context, w write, r io.ReaderAt) (objstore.Attrs, error) {
+	if w.size > int64(maxBlocks)*maxBlockSize {
+		return objstore.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	body := &bodyAt{r: r, cancel: cancel}
+	w.blockSize = max(w.blockSize, ceilDiv(w.size, maxBlocks))
+	w.prog.Start(w.size)
+	if w.size > w.blockSize {
+		return s.writeBlocksAt(ctx, w, body)
+	}
+	a, err := s.putBlob(ctx, w, io.NewSectionReader(body, 0, w.size), w.size)
+	if err != nil {
+		return objstore.Attrs{}, body.failed(w.op, w.key, err)
+	}
+	return a, nil
+}
+
+// putBlob stores the size bytes of body with one Put Blob request. w.prog
+// gets the bytes the transport reads from body.
+func (s *Store) putBlob(ctx context.Context, w write, body io.ReadSeeker, size int64) (objstore.Attrs, error) {
 	// A context cancelled while the body was read must not write.
 	if err := ctx.Err(); err != nil {
 		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
-	resp, err := s.blob(w.full).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
+	resp, err := s.blob(w.full).Upload(ctx, &sentBody{r: body, prog: w.prog}, &blockblob.UploadOptions{
 		HTTPHeaders:      w.headers(),
 		Metadata:         metadataIn(w.metadata),
 		AccessConditions: w.accessConditions(),
@@ -165,8 +214,88 @@ func (s *Store) putBlob(ctx context.Context, w write, data []byte) (objstore.Att
 	if err != nil {
 		return objstore.Attrs{}, s.fail(w.op, w.key, err, w.cond())
 	}
-	return w.attrs(int64(len(data)), resp.ETag, resp.LastModified, resp.Date), nil
+	return w.attrs(size, resp.ETag, resp.LastModified, resp.Date), nil
 }
+
+// sentBody is a request body that reports to prog how far the transport
+// has read it. The retry policy seeks it back to the start before every
+// attempt, so progress moves only past the furthest an attempt reached.
+type sentBody struct {
+	r    io.ReadSeeker
+	pos  int64
+	prog *objstore.Progress
+}
+
+func (b *sentBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.pos += int64(n)
+	b.prog.Reached(b.pos)
+	return n, err
+}
+
+func (b *sentBody) Seek(offset int64, whence int) (int64, error) {
+	pos, err := b.r.Seek(offset, whence)
+	if err == nil {
+		b.pos = pos
+	}
+	return pos, err
+}
+
+func (b *sentBody) Close() error { return nil }
+
+// bodyAt is a body read with ReadAt, in sections, by concurrent requests.
+// It keeps the first error the body returns, so that the Put reports the
+// body's failure rather than the request's, and then cancels the requests
+// that read it (cancel): no retry, whichever layer would make it, can cure
+// a failed body. The error also says so to the SDKs' retry policies.
+type bodyAt struct {
+	r      io.ReaderAt
+	cancel context.CancelCauseFunc
+
+	mu    sync.Mutex
+	first error
+}
+
+func (b *bodyAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := b.r.ReadAt(p, off)
+	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		if b.first == nil {
+			b.first = err
+		}
+		b.mu.Unlock()
+		b.cancel(err)
+		return n, bodyError{err}
+	}
+	return n, err
+}
+
+// err returns the first error the body returned, or nil.
+func (b *bodyAt) err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.first
+}
+
+// failed returns the error of a request that read b: b's own first
+// error, if it had one, else err.
+func (b *bodyAt) failed(op, key string, err error) error {
+	if first := b.err(); first != nil {
+		return failKind(op, key, nil, first)
+	}
+	return err
+}
+
+// bodyError is a failure of the body, which no retry can cure.
+type bodyError struct{ err error }
+
+func (e bodyError) Error() string { return e.err.Error() }
+func (e bodyError) Unwrap() error { return e.err }
+
+// RetryableError tells the AWS SDK's retryer not to send the request
+// again, and NonRetriable tells azcore's.
+func (bodyError) RetryableError() bool { return false }
+func (bodyError) NonRetriable()        {}
 
 // attrs returns what a write made, from its response: Put Blob and Put
 // Block List both return Last-Modified; Date stands in if one does not.

@@ -23,6 +23,7 @@ import (
 // cancelled before the rename, leaves the previous object. Putting "a/b"
 // while "a" is an object, or "a" while objects exist under "a/", fails
 // with ErrInvalidArgument.
+// Progress counts the bytes written to the temporary file.
 func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
 	if _, err := s.ns.Put(key, opts); err != nil {
 		return objstore.Attrs{}, err
@@ -41,13 +42,46 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objst
 		return objstore.Attrs{}, err
 	}
 	defer root.Close()
-	return s.write(ctx, "put", key, root, &ctxio.Reader{Ctx: ctx, R: body},
+	prog := objstore.NewProgress(opts.Progress)
+	defer prog.Stop()
+	prog.Start(bodySize(body))
+	a, err := s.write(ctx, "put", key, root, &progressReader{r: &ctxio.Reader{Ctx: ctx, R: body}, prog: prog},
 		objstore.ContentTypeOrDefault(opts.ContentType), objstore.NormalizeMetadata(opts.Metadata), opts.IfAbsent, opts.IfMatch)
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	prog.Finish(a.Size)
+	return a, nil
+}
+
+// bodySize returns the size of a Put body that tells it (Size for a body
+// read with ReadAt, else Len), or -1.
+func bodySize(body io.Reader) int64 {
+	if _, n, ok := objstore.ReaderAtBody(body); ok {
+		return n
+	}
+	if l, ok := body.(interface{ Len() int }); ok {
+		return int64(l.Len())
+	}
+	return -1
+}
+
+// progressReader reports the bytes read from r, which the write puts in
+// its temporary file, to prog.
+type progressReader struct {
+	r    io.Reader
+	prog *objstore.Progress
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.prog.Add(int64(n))
+	return n, err
 }
 
 // Copy copies the bytes, ContentType and Metadata of src to dst, as a Put
 // of dst would. IfMatch is checked against the version of src that is
-// read.
+// read. Progress counts the bytes written to dst's temporary file.
 func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (objstore.Attrs, error) {
 	if _, _, err := s.ns.Copy(dst, src, opts); err != nil {
 		return objstore.Attrs{}, err
@@ -80,7 +114,15 @@ func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOp
 	if opts.IfMatch != "" && !etagMatches(opts.IfMatch, a.ETag) {
 		return objstore.Attrs{}, s.fail("copy", src, objstore.ErrPrecondition, errETagMismatch)
 	}
-	return s.write(ctx, "copy", dst, root, &ctxio.Reader{Ctx: ctx, R: f}, a.ContentType, a.Metadata, opts.IfAbsent, "")
+	prog := objstore.NewProgress(opts.Progress)
+	defer prog.Stop()
+	prog.Start(a.Size)
+	a, err = s.write(ctx, "copy", dst, root, &progressReader{r: &ctxio.Reader{Ctx: ctx, R: f}, prog: prog}, a.ContentType, a.Metadata, opts.IfAbsent, "")
+	if err != nil {
+		return objstore.Attrs{}, err
+	}
+	prog.Finish(a.Size)
+	return a, nil
 }
 
 // write stores body at key: temporary file, sync, stamp, sidecar, then

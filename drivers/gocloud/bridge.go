@@ -224,6 +224,13 @@ func (b *body) Close() error { return b.r.Close() }
 // (mime.FormatMediaType); one that it would change gives ErrUnsupported
 // rather than come back altered. The attributes returned come from an
 // Attributes call after the write, since gocloud's writer returns none.
+//
+// Progress counts the bytes gocloud's writer has taken from the body,
+// which may run ahead of what the service has acknowledged by the
+// writer's buffers (BufferSize × MaxConcurrency for s3blob and
+// azureblob), so that the call with done == size can come before the
+// write is committed: gocloud reports nothing finer. Put returning nil is
+// what says the object is stored.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
 	full, err := s.ns.Put(key, opts)
 	if err != nil {
@@ -255,7 +262,10 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *objstore
 	if r == nil {
 		r = bytes.NewReader(nil)
 	}
-	if err := s.write(ctx, full, r, &blob.WriterOptions{
+	prog := objstore.NewProgress(o.Progress)
+	defer prog.Stop()
+	prog.Start(bodySize(r))
+	if err := s.write(ctx, full, r, prog, &blob.WriterOptions{
 		ContentType:                 ct,
 		DisableContentTypeDetection: true,
 		Metadata:                    objstore.NormalizeMetadata(o.Metadata),
@@ -276,7 +286,20 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *objstore
 	if err != nil {
 		return objstore.Attrs{}, s.fail(ctx, "put", key, err)
 	}
+	prog.Finish(a.Size)
 	return s.attrs(key, a), nil
+}
+
+// bodySize returns the size of a Put body that tells it (Size for a body
+// that ReaderAtBody accepts, else Len), or -1.
+func bodySize(body io.Reader) int64 {
+	if _, n, ok := objstore.ReaderAtBody(body); ok {
+		return n
+	}
+	if l, ok := body.(interface{ Len() int }); ok {
+		return int64(l.Len())
+	}
+	return -1
 }
 
 // write uploads r to full with blob.Bucket.Upload and commits it, or
@@ -287,7 +310,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *objstore
 // panics in Close after a failed upload that began with Write (it closes a
 // pipe its upload goroutine has set to nil); a panic is still recovered
 // and reported as an error. The error returned is an *objstore.Error.
-func (s *Store) write(ctx context.Context, full string, r io.Reader, wo *blob.WriterOptions) (err error) {
+func (s *Store) write(ctx context.Context, full string, r io.Reader, prog *objstore.Progress, wo *blob.WriterOptions) (err error) {
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer func() {
@@ -295,7 +318,7 @@ func (s *Store) write(ctx context.Context, full string, r io.Reader, wo *blob.Wr
 			err = &objstore.Error{Driver: s.ns.Driver, Op: "put", Err: fmt.Errorf("the gocloud writer panicked: %v", p)}
 		}
 	}()
-	body := &abortingReader{r: r, cancel: cancel}
+	body := &abortingReader{r: r, cancel: cancel, prog: prog}
 	uerr := s.b.Upload(wctx, full, body, wo)
 	switch {
 	case body.err != nil:
@@ -308,15 +331,18 @@ func (s *Store) write(ctx context.Context, full string, r io.Reader, wo *blob.Wr
 	return nil
 }
 
-// abortingReader cancels the upload's context when the body fails.
+// abortingReader cancels the upload's context when the body fails, and
+// reports the bytes gocloud reads to prog.
 type abortingReader struct {
 	r      io.Reader
 	cancel context.CancelCauseFunc
+	prog   *objstore.Progress
 	err    error
 }
 
 func (a *abortingReader) Read(p []byte) (int, error) {
 	n, err := a.r.Read(p)
+	a.prog.Add(int64(n))
 	if err != nil && err != io.EOF {
 		a.err = err
 		a.cancel(err)
@@ -343,7 +369,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 
 // Copy copies src to dst with blob.Bucket.Copy, then reads dst's
 // attributes to return them. IfAbsent and IfMatch give ErrUnsupported:
-// gocloud's Copy takes no condition.
+// gocloud's Copy takes no condition. Progress gets (0, -1) before the
+// copy and (size, size) after it, as gocloud's Copy reports no size.
 func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (objstore.Attrs, error) {
 	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
 	if err != nil {
@@ -355,6 +382,12 @@ func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOp
 	if err := s.begin(ctx, "copy", dst); err != nil {
 		return objstore.Attrs{}, err
 	}
+	var prog *objstore.Progress
+	if opts != nil {
+		prog = objstore.NewProgress(opts.Progress)
+	}
+	defer prog.Stop()
+	prog.Start(-1) // gocloud's Copy tells nothing of the size
 	if err := s.b.Copy(ctx, fullDst, fullSrc, nil); err != nil {
 		key := dst
 		if gcerrors.Code(err) == gcerrors.NotFound {
@@ -366,6 +399,7 @@ func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOp
 	if err != nil {
 		return objstore.Attrs{}, s.fail(ctx, "copy", dst, err)
 	}
+	prog.Finish(a.Size)
 	return s.attrs(dst, a), nil
 }
 

@@ -181,7 +181,8 @@ func etagMatches(cond, etag string) bool { return cond == "*" || cond == etag }
 
 // Put stores body at key. The body is read in full before the bucket is
 // locked, so a failed or cancelled read leaves the previous object, and
-// the condition check and the write are one atomic step.
+// the condition check and the write are one atomic step. Progress counts
+// the bytes read from body.
 func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
 	full, err := s.ns.Put(key, opts)
 	if err != nil {
@@ -197,10 +198,13 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objst
 	if body == nil {
 		body = bytes.NewReader(nil)
 	}
+	prog := objstore.NewProgress(opts.Progress)
+	defer prog.Stop()
+	prog.Start(bodySize(body))
 	if fault != nil {
 		body = &faultReader{r: body, n: fault.AfterBytes, err: s.fail("put", key, fault.Err, errInjected)}
 	}
-	data, err := readBody(ctx, body)
+	data, err := readBody(ctx, body, prog)
 	if err != nil {
 		return objstore.Attrs{}, s.fail("put", key, nil, err)
 	}
@@ -212,7 +216,20 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objst
 	if err := s.store(ctx, "put", key, full, o, opts.IfAbsent, opts.IfMatch); err != nil {
 		return objstore.Attrs{}, err
 	}
+	prog.Finish(int64(len(data)))
 	return o.attrs(key), nil
+}
+
+// bodySize returns the size of a Put body that tells it (Size for a body
+// read with ReadAt, else Len), or -1.
+func bodySize(body io.Reader) int64 {
+	if _, n, ok := objstore.ReaderAtBody(body); ok {
+		return n
+	}
+	if l, ok := body.(interface{ Len() int }); ok {
+		return int64(l.Len())
+	}
+	return -1
 }
 
 // store writes o at full if the conditions hold, stamping its ETag and
@@ -265,7 +282,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 // Copy copies src to dst in one atomic step. The bytes are shared, not
-// duplicated: stored objects are immutable.
+// duplicated: stored objects are immutable. Progress gets (0, size) and then
+// (size, size).
 func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (objstore.Attrs, error) {
 	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
 	if err != nil {
@@ -285,10 +303,14 @@ func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOp
 	if opts.IfMatch != "" && !etagMatches(opts.IfMatch, from.etag) {
 		return objstore.Attrs{}, s.fail("copy", src, objstore.ErrPrecondition, errETagMismatch)
 	}
+	prog := objstore.NewProgress(opts.Progress)
+	defer prog.Stop()
+	prog.Start(int64(len(from.data)))
 	o := &object{data: from.data, contentType: from.contentType, metadata: from.metadata}
 	if err := s.store(ctx, "copy", dst, fullDst, o, opts.IfAbsent, ""); err != nil {
 		return objstore.Attrs{}, err
 	}
+	prog.Finish(int64(len(o.data)))
 	return o.attrs(dst), nil
 }
 
@@ -303,14 +325,17 @@ func (s *Store) Close() error {
 // knows its length (bytes.Reader, strings.Reader, bytes.Buffer) is read
 // into one exact allocation, so a stored object costs its size and no
 // more.
-func readBody(ctx context.Context, body io.Reader) ([]byte, error) {
+//
+// The bytes read are reported to prog as they arrive.
+func readBody(ctx context.Context, body io.Reader, prog *objstore.Progress) ([]byte, error) {
 	l, ok := body.(interface{ Len() int })
 	if !ok {
-		return io.ReadAll(&ctxio.Reader{Ctx: ctx, R: body})
+		return io.ReadAll(&progressReader{r: &ctxio.Reader{Ctx: ctx, R: body}, prog: prog})
 	}
-	// A body that knows its length is already in memory: reading it takes
-	// no time worth interrupting, and store checks ctx before the write.
-	r := body
+	// A body that knows its length is usually in memory already: reading
+	// it takes no time worth interrupting, and store checks ctx before the
+	// write.
+	r := &progressReader{r: body, prog: prog}
 	data := make([]byte, l.Len())
 	n, err := io.ReadFull(r, data)
 	switch {
@@ -334,6 +359,18 @@ func readBody(ctx context.Context, body io.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// progressReader reports the bytes read from r to prog.
+type progressReader struct {
+	r    io.Reader
+	prog *objstore.Progress
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.prog.Add(int64(n))
+	return n, err
 }
 
 // bodyReader serves a stored object's bytes, failing once ctx is done.

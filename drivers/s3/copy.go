@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,27 +29,38 @@ import (
 // over too; tags, storage class and encryption settings of a multipart
 // copy are the bucket's defaults.
 //
+// Progress gets (0, size) after the HeadObject, then each UploadPartCopy
+// part as S3 completes it, and (size, size) when the copy is done; a
+// CopyObject has no parts in between.
+//
 // A missing src gives ErrNotFound, a src whose ETag is not IfMatch
 // ErrPrecondition, an IfAbsent copy onto an existing dst ErrExists; dst is
 // then untouched. If src is overwritten during a copy without IfMatch, the
 // copy starts again from the HeadObject, up to three times.
-func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (objstore.Attrs, error) {
+func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (_ objstore.Attrs, err error) {
 	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
 	if err != nil {
 		return objstore.Attrs{}, err
 	}
-	if err := s.begin(ctx, "copy", dst); err != nil {
+	ctx, end, err := s.start(ctx, "copy", dst)
+	if err != nil {
 		return objstore.Attrs{}, err
 	}
+	defer func() { err = end(err) }()
 	var o objstore.CopyOptions
 	if opts != nil {
 		o = *opts
 	}
-	c := &copyJob{s: s, dst: dst, src: src, fullDst: fullDst, source: copySource(s.bucket, fullSrc), opts: o}
+	c := &copyJob{s: s, dst: dst, src: src, fullDst: fullDst, source: copySource(s.bucket, fullSrc), opts: o, prog: objstore.NewProgress(o.Progress)}
+	defer c.prog.Stop()
 	for attempt := 1; ; attempt++ {
 		attrs, err := c.run(ctx, fullSrc)
+		if err == nil {
+			c.prog.Finish(attrs.Size)
+			return attrs, nil
+		}
 		if !errors.Is(err, errSourceChanged) {
-			return attrs, err
+			return objstore.Attrs{}, err
 		}
 		if attempt == 3 {
 			return objstore.Attrs{}, &objstore.Error{Driver: Scheme, Op: "copy", Key: src, Err: err,
@@ -70,6 +80,7 @@ type copyJob struct {
 	fullDst  string
 	source   string // the x-amz-copy-source value
 	opts     objstore.CopyOptions
+	prog     *objstore.Progress
 }
 
 // run makes one attempt at the copy.
@@ -83,6 +94,7 @@ func (c *copyJob) run(ctx context.Context, fullSrc string) (objstore.Attrs, erro
 	if err != nil {
 		return objstore.Attrs{}, s.fail(ctx, "copy", c.src, err, condNone)
 	}
+	c.prog.Start(aws.ToInt64(head.ContentLength))
 	if !c.opts.IfAbsent && aws.ToInt64(head.ContentLength) <= s.opts.CopyThreshold {
 		return c.copyObject(ctx, head)
 	}
@@ -176,57 +188,38 @@ func (c *copyJob) copyMultipart(ctx context.Context, head *awss3.HeadObjectOutpu
 
 // copyParts copies size bytes of the source in parts of partSize bytes,
 // each pinned to etag, Concurrency at a time, and returns them in order.
-// The first error cancels the others and is returned as the SDK gave it.
+// Each part S3 has copied is added to c.prog. The first error cancels the
+// others and is returned as the SDK gave it.
 func (c *copyJob) copyParts(ctx context.Context, up *upload, etag *string, size, partSize int64) ([]types.CompletedPart, error) {
 	s := c.s
 	n := int((size + partSize - 1) / partSize)
 	parts := make([]types.CompletedPart, n)
-	pctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(s.opts.Concurrency, n) {
-		wg.Go(func() {
-			for i := range jobs {
-				if pctx.Err() != nil {
-					continue
-				}
-				in := &awss3.UploadPartCopyInput{
-					Bucket:            &s.bucket,
-					Key:               &up.full,
-					UploadId:          &up.id,
-					PartNumber:        aws.Int32(int32(i + 1)),
-					CopySource:        &c.source,
-					CopySourceIfMatch: etag,
-				}
-				if n > 1 {
-					first := int64(i) * partSize
-					last := min(first+partSize, size) - 1
-					in.CopySourceRange = aws.String(fmt.Sprintf("bytes=%d-%d", first, last))
-				}
-				out, err := s.client.UploadPartCopy(pctx, in, s.callOpts...)
-				if err != nil {
-					cancel(err)
-					continue
-				}
-				parts[i] = types.CompletedPart{PartNumber: in.PartNumber}
-				if r := out.CopyPartResult; r != nil {
-					parts[i].ETag = r.ETag
-				}
-			}
-		})
-	}
-send:
-	for i := range n {
-		select {
-		case jobs <- i:
-		case <-pctx.Done():
-			break send
+	err := eachPart(ctx, n, s.opts.Concurrency, func(ctx context.Context, i int) error {
+		in := &awss3.UploadPartCopyInput{
+			Bucket:            &s.bucket,
+			Key:               &up.full,
+			UploadId:          &up.id,
+			PartNumber:        aws.Int32(int32(i + 1)),
+			CopySource:        &c.source,
+			CopySourceIfMatch: etag,
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if err := context.Cause(pctx); err != nil {
+		first := int64(i) * partSize
+		last := min(first+partSize, size) - 1
+		if n > 1 {
+			in.CopySourceRange = aws.String(fmt.Sprintf("bytes=%d-%d", first, last))
+		}
+		out, err := s.client.UploadPartCopy(ctx, in, s.callOpts...)
+		if err != nil {
+			return err
+		}
+		parts[i] = types.CompletedPart{PartNumber: in.PartNumber}
+		if r := out.CopyPartResult; r != nil {
+			parts[i].ETag = r.ETag
+		}
+		c.prog.Add(last - first + 1)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return parts, nil

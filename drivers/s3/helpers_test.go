@@ -108,14 +108,31 @@ type recorder struct {
 	received int64    // response body bytes
 	// tamper, if set, may change a response before the SDK sees it.
 	tamper func(req *http.Request, resp *http.Response)
+	// fail, if set and true for a request, answers it with a 503 that asks
+	// to be retried at once, after reading up to 1 MiB of its body; the
+	// server never sees it.
+	fail func(req *http.Request) bool
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	op := operation(req)
 	r.mu.Lock()
 	r.ops = append(r.ops, op)
-	tamper := r.tamper
+	tamper, fail := r.tamper, r.fail
 	r.mu.Unlock()
+	if fail != nil && fail(req) {
+		if req.Body != nil {
+			io.CopyN(io.Discard, req.Body, 1<<20)
+			req.Body.Close()
+		}
+		return &http.Response{
+			StatusCode: http.StatusServiceUnavailable,
+			Status:     "503 Service Unavailable",
+			Header:     http.Header{"Retry-After-Ms": {"1"}, "Content-Type": {"application/xml"}},
+			Body:       io.NopCloser(strings.NewReader(`<Error><Code>SlowDown</Code><Message>injected by the test</Message></Error>`)),
+			Request:    req,
+		}, nil
+	}
 	if req.Body != nil && req.Body != http.NoBody {
 		req = req.Clone(req.Context())
 		req.Body = &countingBody{ReadCloser: req.Body, n: r.add(&r.sent)}

@@ -91,9 +91,11 @@ func growthGroup(p int64, parts int) int {
 	return lo
 }
 
-// putMultipart writes first, then the rest of body, as a multipart upload,
-// and aborts the upload on any failure.
-func (s *Store) putMultipart(ctx context.Context, key, full string, first []byte, body io.Reader, o *objstore.PutOptions, plan uploadPlan) (objstore.Attrs, error) {
+// putMultipart writes a body as a multipart upload whose parts send
+// uploads, and aborts the upload on any failure. send returns the
+// completed parts in order, and the size of the body.
+func (s *Store) putMultipart(ctx context.Context, key, full string, o *objstore.PutOptions,
+	send func(ctx context.Context, up *upload) ([]types.CompletedPart, int64, error)) (objstore.Attrs, error) {
 	c := putCond(o)
 	if err := s.precheck(ctx, key, full, o); err != nil {
 		return objstore.Attrs{}, err
@@ -110,7 +112,7 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, first []byte
 		return objstore.Attrs{}, s.fail(ctx, "put", key, err, condNone)
 	}
 	up := &upload{s: s, op: "put", key: key, full: full, id: aws.ToString(created.UploadId)}
-	parts, size, err := up.sendParts(ctx, first, body, &plan)
+	parts, size, err := send(ctx, up)
 	if err != nil {
 		return objstore.Attrs{}, up.abort(ctx, err)
 	}
@@ -177,8 +179,9 @@ func (e errTooLarge) Error() string {
 // plan.conc at once, and returns the completed parts in order with the
 // total size. It holds at most plan.conc part buffers: the reading loop
 // waits for a free one before it reads the next part. first becomes the
-// first part's buffer when it is large enough.
-func (u *upload) sendParts(ctx context.Context, first []byte, body io.Reader, plan *uploadPlan) ([]types.CompletedPart, int64, error) {
+// first part's buffer when it is large enough. Each part S3 acknowledges
+// is added to prog.
+func (u *upload) sendParts(ctx context.Context, first []byte, body io.Reader, plan *uploadPlan, prog *objstore.Progress) ([]types.CompletedPart, int64, error) {
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -232,6 +235,7 @@ func (u *upload) sendParts(ctx context.Context, first []byte, body io.Reader, pl
 						mu.Lock()
 						done = append(done, types.CompletedPart{ETag: etag, PartNumber: aws.Int32(p.n)})
 						mu.Unlock()
+						prog.Add(int64(len(p.buf)))
 					}
 				}
 				free <- p.buf
@@ -299,6 +303,71 @@ loop:
 	return done, size, nil
 }
 
+// sendPartsAt uploads the size bytes of body as parts of partSize bytes,
+// conc at a time, and returns the completed parts in order with the size.
+// Each part's body is a section of body, read with ReadAt as it is sent:
+// no part is buffered, and the SDK can rewind a failed part and send it
+// again on its own. Each part S3 acknowledges is added to prog.
+func (u *upload) sendPartsAt(ctx context.Context, body *bodyAt, size, partSize int64, conc int, prog *objstore.Progress) ([]types.CompletedPart, int64, error) {
+	n := int((size + partSize - 1) / partSize)
+	parts := make([]types.CompletedPart, n)
+	err := eachPart(ctx, n, conc, func(ctx context.Context, i int) error {
+		off := int64(i) * partSize
+		length := min(partSize, size-off)
+		out, err := u.s.client.UploadPart(ctx, &awss3.UploadPartInput{
+			Bucket:        &u.s.bucket,
+			Key:           &u.full,
+			UploadId:      &u.id,
+			PartNumber:    aws.Int32(int32(i + 1)),
+			Body:          io.NewSectionReader(body, off, length),
+			ContentLength: aws.Int64(length),
+		}, u.s.callOpts...)
+		if err != nil {
+			return err
+		}
+		parts[i] = types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1))}
+		prog.Add(length)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, body.failed(u.op, u.key, u.s.fail(ctx, u.op, u.key, err, condNone))
+	}
+	return parts, size, nil
+}
+
+// eachPart calls do for the parts 0 to n-1, conc at a time. The first
+// error cancels the context of the parts in flight, starts no more, and
+// is returned as do returned it; so is the cause of ctx's end.
+func eachPart(ctx context.Context, n, conc int, do func(ctx context.Context, i int) error) error {
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(conc, n) {
+		wg.Go(func() {
+			for i := range jobs {
+				if pctx.Err() != nil {
+					continue
+				}
+				if err := do(pctx, i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+send:
+	for i := range n {
+		select {
+		case jobs <- i:
+		case <-pctx.Done():
+			break send
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return context.Cause(pctx)
+}
+
 // atEOF reports whether r has nothing more to read.
 func atEOF(r io.Reader) bool {
 	var b [1]byte
@@ -336,17 +405,21 @@ func (u *upload) complete(ctx context.Context, parts []types.CompletedPart, ifAb
 
 // abort aborts the upload after cause, the error it returns. It runs on a
 // context of its own, bounded by abortTimeout, that keeps ctx's values but
-// not its cancellation: a cancelled put must still abort. An abort that
-// fails is reported with cause; the upload's parts then stay stored until
-// a lifecycle rule removes them.
+// not its cancellation: a cancelled put must still abort. It is an
+// operation of its own in the pipeline too, so that the attempts the
+// failed operation reports are those of the request that failed, not the
+// abort's. An abort that fails is reported with cause; the upload's parts
+// then stay stored until a lifecycle rule removes them.
 func (u *upload) abort(ctx context.Context, cause error) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
+	actx, end := u.s.pipe.Begin(actx, "abort", u.key)
 	_, err := u.s.client.AbortMultipartUpload(actx, &awss3.AbortMultipartUploadInput{
 		Bucket:   &u.s.bucket,
 		Key:      &u.full,
 		UploadId: &u.id,
 	}, u.s.callOpts...)
+	end(err)
 	if err == nil {
 		return cause
 	}
