@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // Matrix is the fault matrix (issue 5, point 8): every fault of [Faults],
@@ -239,6 +241,53 @@ func (sc Matrix) Run(t *testing.T) {
 	}
 	stall := func(co *objstore.ClientOptions) { co.ReadTimeout = stallTimeout }
 	all := []string{"Stat", "List", "Get", "Put", "Multipart", "Commit"}
+
+	// Tracing: a Put whose request was retried once is one operation span,
+	// a child of the caller's, with two attempt spans under it, and each
+	// attempt sends the trace's traceparent.
+	t.Run("trace", func(t *testing.T) {
+		rec := tracetest.NewSpanRecorder()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+		co := options()
+		co.TracerProvider = tp
+		op := ops["Put"]
+		e := sc.setup(t, op, co, false)
+		f := e.target(Fault{Kind: Status, Status: 503})
+		f.Times = 1
+		e.p.Arm(f)
+		ctx, caller := tp.Tracer("test").Start(t.Context(), "caller")
+		if err := op.run(t, ctx, e.s, e.key, e.data); err != nil {
+			t.Fatalf("Put with one 503: %v", err)
+		}
+		caller.End()
+		var put sdktrace.ReadOnlySpan
+		for _, s := range rec.Ended() {
+			if s.Name() == "objstore.put" {
+				put = s
+			}
+		}
+		if put == nil || put.Parent().SpanID() != caller.SpanContext().SpanID() {
+			t.Fatalf("no objstore.put span under the caller's span")
+		}
+		var attempts int
+		for _, s := range rec.Ended() {
+			if s.Parent().SpanID() == put.SpanContext().SpanID() {
+				attempts++
+			}
+		}
+		if attempts != 2 {
+			t.Errorf("%d attempt spans under objstore.put, want 2", attempts)
+		}
+		reqs := e.p.Matching(f)
+		if len(reqs) != 2 {
+			t.Fatalf("the proxy saw %d PUTs, want 2", len(reqs))
+		}
+		for i, r := range reqs {
+			if tp := r.Header.Get("Traceparent"); !strings.Contains(tp, put.SpanContext().TraceID().String()) {
+				t.Errorf("attempt %d sent traceparent %q, not of the put's trace", i+1, tp)
+			}
+		}
+	})
 
 	// Every request carries a request ID, the same on every attempt and
 	// different from the other requests'.
