@@ -32,8 +32,10 @@
 // A body up to the block size (8 MiB unless PutOptions.PartSize or
 // block_size= says otherwise) is sent as one Put Blob. A larger one is
 // staged as blocks with Put Block, Concurrency at a time, and committed
-// with Put Block List; memory is bounded by Concurrency × block size.
-// Azure allows 50,000 blocks of at most 4000 MiB: for a body whose size is
+// with Put Block List; memory is bounded by Concurrency × block size. A
+// body with ReadAt and Size (an *io.SectionReader, what
+// objstore.UploadFile passes) is staged as sections read in parallel, with
+// no block buffers at all. Azure allows 50,000 blocks of at most 4000 MiB: for a body whose size is
 // known (it has a Len method) the block size is raised to fit from the
 // start; for a stream of unknown size it doubles every 5,000 blocks (8 MiB
 // blocks reach about 38 TiB), and memory with it. A body past the limit

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // Copy copies the object at src to dst, with its bytes, ContentType and
@@ -87,12 +88,19 @@ type copyJob struct {
 // whose retries are pinned to the source's ETag with If-Match, so dst gets
 // exactly one version of src.
 func (s *Store) copyStream(ctx context.Context, c copyJob) (objstore.Attrs, error) {
-	resp, err := s.blob(c.fullSrc).DownloadStream(ctx, &blob.DownloadStreamOptions{AccessConditions: accessConditions(c.IfMatch, "")})
+	// The body is streamed into blocks, not read whole by the pipeline.
+	dctx := pipeline.Stream(ctx)
+	resp, err := s.blob(c.fullSrc).DownloadStream(dctx, &blob.DownloadStreamOptions{AccessConditions: accessConditions(c.IfMatch, "")})
 	if err != nil {
 		return objstore.Attrs{}, s.fail("copy", c.src, err, condNone)
 	}
 	srcAttrs := downloadAttrs(c.src, resp)
-	body := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: 3})
+	// A broken body resumes pinned to the ETag, within the retry budget
+	// (azblob's reader takes 0 to mean its default, 3).
+	var body io.ReadCloser = resp.Body
+	if n := s.pipe.Config().MaxRetries; n > 0 {
+		body = resp.NewRetryReader(dctx, &blob.RetryReaderOptions{MaxRetries: int32(n)})
+	}
 	defer body.Close()
 	w := write{
 		op:          "copy",

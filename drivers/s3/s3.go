@@ -11,7 +11,9 @@
 // to [Options.MultipartThreshold] goes in one PutObject; a larger one, or one
 // of unknown size that turns out larger, goes in a multipart upload whose
 // memory is bounded by Concurrency × PartSize, and which is aborted on any
-// failure so that nothing partial is ever stored. Conditional writes use
+// failure so that nothing partial is ever stored. A body with ReadAt and
+// Size (an *io.SectionReader, what objstore.UploadFile passes) is sent as
+// sections read in parallel, with no part buffers at all. Conditional writes use
 // If-None-Match and If-Match on PutObject and CompleteMultipartUpload. Copies
 // never move object bytes through the client: CopyObject, or UploadPartCopy
 // parts for large sources and for IfAbsent.
