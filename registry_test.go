@@ -28,7 +28,9 @@ func TestRegisterPanics(t *testing.T) {
 			f()
 		})
 	}
-	objstore.Register("regtest-ok", open)
+	if !slices.Contains(objstore.Schemes(), "regtest-ok") { // -count=N runs this again
+		objstore.Register("regtest-ok", open)
+	}
 	if !slices.Contains(objstore.Schemes(), "regtest-ok") || !slices.IsSorted(objstore.Schemes()) {
 		t.Errorf("Schemes() = %q", objstore.Schemes())
 	}
