@@ -7,6 +7,7 @@
 package pipeline
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -466,10 +467,10 @@ func envProxyFunc() func(*url.URL) (*url.URL, error) {
 	return cfg.ProxyFunc()
 }
 
-// LogSources logs at Debug where each setting came from
+// logSources logs at Debug where each setting came from
 // (azurecore-config-log-config-settings).
 func (c Config) logSources() {
-	if c.Logger == nil || !c.Logger.Enabled(nil, slog.LevelDebug) { //nolint:staticcheck // a nil context is allowed by Enabled
+	if c.Logger == nil || !c.Logger.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
 	keys := make([]string, 0, len(c.Sources))
