@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 var errMarkerRepeated = errors.New("the service returned a continuation marker it had returned before; the listing would never end")
@@ -42,21 +43,8 @@ func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[
 			yield(objstore.Entry{}, err)
 			return
 		}
-		ended := false
-		defer func() {
-			if !ended {
-				end(nil)
-			}
-		}()
-		inner := yield
-		yield = func(e objstore.Entry, err error) bool {
-			if err != nil {
-				// An error is yielded last: end the operation first, so
-				// that the error carries its attempts.
-				ended, err = true, end(err)
-			}
-			return inner(e, err)
-		}
+		yield, finish := pipeline.Yield(yield, end)
+		defer finish()
 		after := o.StartAfter
 		if after != "" && !strings.HasPrefix(after, o.Prefix) {
 			if after > o.Prefix {

@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/ctxio"
+	"github.com/objstore-go/objstore/internal/parts"
 )
 
 // growEvery is how many blocks an upload of unknown size sends before it
@@ -162,7 +163,7 @@ func (s *Store) writeBlocks(ctx context.Context, w write, first []byte, r io.Rea
 // send it again on its own. On any failure, the blocks in flight are
 // cancelled, the block list is never committed, and the object stays as
 // it was.
-func (s *Store) writeBlocksAt(ctx context.Context, w write, body *bodyAt) (objstore.Attrs, error) {
+func (s *Store) writeBlocksAt(ctx context.Context, w write, body *parts.Body) (objstore.Attrs, error) {
 	bb := s.blob(w.full)
 	if err := s.precheck(ctx, bb, w); err != nil {
 		return objstore.Attrs{}, err
@@ -179,7 +180,7 @@ func (s *Store) writeBlocksAt(ctx context.Context, w write, body *bodyAt) (objst
 	for i := range ids {
 		ids[i] = blockID(prefix, i)
 	}
-	err := eachBlock(ctx, n, w.concurrency, func(ctx context.Context, i int) error {
+	err := parts.Each(ctx, n, w.concurrency, func(ctx context.Context, i int) error {
 		off := int64(i) * w.blockSize
 		length := min(w.blockSize, w.size-off)
 		_, err := bb.StageBlock(ctx, ids[i], streaming.NopCloser(io.NewSectionReader(body, off, length)), nil)
@@ -190,47 +191,14 @@ func (s *Store) writeBlocksAt(ctx context.Context, w write, body *bodyAt) (objst
 	})
 	switch {
 	case err == nil:
-	case body.err() != nil:
-		return objstore.Attrs{}, failKind(w.op, w.key, nil, body.err())
+	case body.Err() != nil:
+		return objstore.Attrs{}, failKind(w.op, w.key, nil, body.Err())
 	case context.Cause(ctx) != nil:
 		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
 	default:
 		return objstore.Attrs{}, s.fail(w.op, w.key, err, condNone)
 	}
 	return s.commitBlocks(ctx, bb, w, ids, w.size)
-}
-
-// eachBlock calls do for the blocks 0 to n-1, conc at a time. The first
-// error cancels the context of the blocks in flight, starts no more, and
-// is returned as do returned it; so is the cause of ctx's end.
-func eachBlock(ctx context.Context, n, conc int, do func(ctx context.Context, i int) error) error {
-	bctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(conc, n) {
-		wg.Go(func() {
-			for i := range jobs {
-				if bctx.Err() != nil {
-					continue
-				}
-				if err := do(bctx, i); err != nil {
-					cancel(err)
-				}
-			}
-		})
-	}
-send:
-	for i := range n {
-		select {
-		case jobs <- i:
-		case <-bctx.Done():
-			break send
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	return context.Cause(bctx)
 }
 
 // commitBlocks commits the staged blocks ids, size bytes in all, with Put

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -12,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/ctxio"
+	"github.com/objstore-go/objstore/internal/parts"
 )
 
 // Put writes body to key. A body no larger than the block size goes in
@@ -186,7 +186,7 @@ func (s *Store) writeAt(ctx context.Context, w write, r io.ReaderAt) (objstore.A
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	body := &bodyAt{r: r, cancel: cancel}
+	body := parts.NewBody(r, cancel)
 	w.blockSize = max(w.blockSize, ceilDiv(w.size, maxBlocks))
 	w.prog.Start(w.size)
 	if w.size > w.blockSize {
@@ -194,7 +194,7 @@ func (s *Store) writeAt(ctx context.Context, w write, r io.ReaderAt) (objstore.A
 	}
 	a, err := s.putBlob(ctx, w, io.NewSectionReader(body, 0, w.size), w.size)
 	if err != nil {
-		return objstore.Attrs{}, body.failed(w.op, w.key, err)
+		return objstore.Attrs{}, body.Failed(Scheme, w.op, w.key, err)
 	}
 	return a, nil
 }
@@ -206,7 +206,7 @@ func (s *Store) putBlob(ctx context.Context, w write, body io.ReadSeeker, size i
 	if err := ctx.Err(); err != nil {
 		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
-	resp, err := s.blob(w.full).Upload(ctx, &sentBody{r: body, prog: w.prog}, &blockblob.UploadOptions{
+	resp, err := s.blob(w.full).Upload(ctx, &parts.Sent{R: body, Prog: w.prog}, &blockblob.UploadOptions{
 		HTTPHeaders:      w.headers(),
 		Metadata:         metadataIn(w.metadata),
 		AccessConditions: w.accessConditions(),
@@ -216,86 +216,6 @@ func (s *Store) putBlob(ctx context.Context, w write, body io.ReadSeeker, size i
 	}
 	return w.attrs(size, resp.ETag, resp.LastModified, resp.Date), nil
 }
-
-// sentBody is a request body that reports to prog how far the transport
-// has read it. The retry policy seeks it back to the start before every
-// attempt, so progress moves only past the furthest an attempt reached.
-type sentBody struct {
-	r    io.ReadSeeker
-	pos  int64
-	prog *objstore.Progress
-}
-
-func (b *sentBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.pos += int64(n)
-	b.prog.Reached(b.pos)
-	return n, err
-}
-
-func (b *sentBody) Seek(offset int64, whence int) (int64, error) {
-	pos, err := b.r.Seek(offset, whence)
-	if err == nil {
-		b.pos = pos
-	}
-	return pos, err
-}
-
-func (b *sentBody) Close() error { return nil }
-
-// bodyAt is a body read with ReadAt, in sections, by concurrent requests.
-// It keeps the first error the body returns, so that the Put reports the
-// body's failure rather than the request's, and then cancels the requests
-// that read it (cancel): no retry, whichever layer would make it, can cure
-// a failed body. The error also says so to the SDKs' retry policies.
-type bodyAt struct {
-	r      io.ReaderAt
-	cancel context.CancelCauseFunc
-
-	mu    sync.Mutex
-	first error
-}
-
-func (b *bodyAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := b.r.ReadAt(p, off)
-	if err != nil && err != io.EOF {
-		b.mu.Lock()
-		if b.first == nil {
-			b.first = err
-		}
-		b.mu.Unlock()
-		b.cancel(err)
-		return n, bodyError{err}
-	}
-	return n, err
-}
-
-// err returns the first error the body returned, or nil.
-func (b *bodyAt) err() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.first
-}
-
-// failed returns the error of a request that read b: b's own first
-// error, if it had one, else err.
-func (b *bodyAt) failed(op, key string, err error) error {
-	if first := b.err(); first != nil {
-		return failKind(op, key, nil, first)
-	}
-	return err
-}
-
-// bodyError is a failure of the body, which no retry can cure.
-type bodyError struct{ err error }
-
-func (e bodyError) Error() string { return e.err.Error() }
-func (e bodyError) Unwrap() error { return e.err }
-
-// RetryableError tells the AWS SDK's retryer not to send the request
-// again, and NonRetriable tells azcore's.
-func (bodyError) RetryableError() bool { return false }
-func (bodyError) NonRetriable()        {}
 
 // attrs returns what a write made, from its response: Put Blob and Put
 // Block List both return Last-Modified; Date stands in if one does not.

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/parts"
 )
 
 // Copy copies src to dst on the server: no byte of the object passes
@@ -193,8 +194,8 @@ func (c *copyJob) copyMultipart(ctx context.Context, head *awss3.HeadObjectOutpu
 func (c *copyJob) copyParts(ctx context.Context, up *upload, etag *string, size, partSize int64) ([]types.CompletedPart, error) {
 	s := c.s
 	n := int((size + partSize - 1) / partSize)
-	parts := make([]types.CompletedPart, n)
-	err := eachPart(ctx, n, s.opts.Concurrency, func(ctx context.Context, i int) error {
+	completed := make([]types.CompletedPart, n)
+	err := parts.Each(ctx, n, s.opts.Concurrency, func(ctx context.Context, i int) error {
 		in := &awss3.UploadPartCopyInput{
 			Bucket:            &s.bucket,
 			Key:               &up.full,
@@ -212,9 +213,9 @@ func (c *copyJob) copyParts(ctx context.Context, up *upload, etag *string, size,
 		if err != nil {
 			return err
 		}
-		parts[i] = types.CompletedPart{PartNumber: in.PartNumber}
+		completed[i] = types.CompletedPart{PartNumber: in.PartNumber}
 		if r := out.CopyPartResult; r != nil {
-			parts[i].ETag = r.ETag
+			completed[i].ETag = r.ETag
 		}
 		c.prog.Add(last - first + 1)
 		return nil
@@ -222,7 +223,7 @@ func (c *copyJob) copyParts(ctx context.Context, up *upload, etag *string, size,
 	if err != nil {
 		return nil, err
 	}
-	return parts, nil
+	return completed, nil
 }
 
 // putEmpty writes the empty object head describes at dst, for an IfAbsent

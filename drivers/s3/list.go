@@ -12,6 +12,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // maxEmptyPages is how many pages in a row may come back empty yet
@@ -40,21 +41,8 @@ func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[
 			yield(objstore.Entry{}, err)
 			return
 		}
-		ended := false
-		defer func() {
-			if !ended {
-				end(nil)
-			}
-		}()
-		inner := yield
-		yield = func(e objstore.Entry, err error) bool {
-			if err != nil {
-				// An error is yielded last: end the operation first, so
-				// that the error carries its attempts.
-				ended, err = true, end(err)
-			}
-			return inner(e, err)
-		}
+		yield, finish := pipeline.Yield(yield, end)
+		defer finish()
 		in := &awss3.ListObjectsV2Input{
 			Bucket:     &s.bucket,
 			Prefix:     stringOrNil(o.Prefix),

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/parts"
 )
 
 // abortTimeout bounds the AbortMultipartUpload sent after a failure, on a
@@ -308,10 +309,10 @@ loop:
 // Each part's body is a section of body, read with ReadAt as it is sent:
 // no part is buffered, and the SDK can rewind a failed part and send it
 // again on its own. Each part S3 acknowledges is added to prog.
-func (u *upload) sendPartsAt(ctx context.Context, body *bodyAt, size, partSize int64, conc int, prog *objstore.Progress) ([]types.CompletedPart, int64, error) {
+func (u *upload) sendPartsAt(ctx context.Context, body *parts.Body, size, partSize int64, conc int, prog *objstore.Progress) ([]types.CompletedPart, int64, error) {
 	n := int((size + partSize - 1) / partSize)
-	parts := make([]types.CompletedPart, n)
-	err := eachPart(ctx, n, conc, func(ctx context.Context, i int) error {
+	completed := make([]types.CompletedPart, n)
+	err := parts.Each(ctx, n, conc, func(ctx context.Context, i int) error {
 		off := int64(i) * partSize
 		length := min(partSize, size-off)
 		out, err := u.s.client.UploadPart(ctx, &awss3.UploadPartInput{
@@ -325,47 +326,14 @@ func (u *upload) sendPartsAt(ctx context.Context, body *bodyAt, size, partSize i
 		if err != nil {
 			return err
 		}
-		parts[i] = types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1))}
+		completed[i] = types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1))}
 		prog.Add(length)
 		return nil
 	})
 	if err != nil {
-		return nil, 0, body.failed(u.op, u.key, u.s.fail(ctx, u.op, u.key, err, condNone))
+		return nil, 0, body.Failed(Scheme, u.op, u.key, u.s.fail(ctx, u.op, u.key, err, condNone))
 	}
-	return parts, size, nil
-}
-
-// eachPart calls do for the parts 0 to n-1, conc at a time. The first
-// error cancels the context of the parts in flight, starts no more, and
-// is returned as do returned it; so is the cause of ctx's end.
-func eachPart(ctx context.Context, n, conc int, do func(ctx context.Context, i int) error) error {
-	pctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(conc, n) {
-		wg.Go(func() {
-			for i := range jobs {
-				if pctx.Err() != nil {
-					continue
-				}
-				if err := do(pctx, i); err != nil {
-					cancel(err)
-				}
-			}
-		})
-	}
-send:
-	for i := range n {
-		select {
-		case jobs <- i:
-		case <-pctx.Done():
-			break send
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	return context.Cause(pctx)
+	return completed, size, nil
 }
 
 // atEOF reports whether r has nothing more to read.

@@ -3,11 +3,9 @@ package s3
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"slices"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/ctxio"
+	"github.com/objstore-go/objstore/internal/parts"
 )
 
 // Put writes body to key. A body of up to MultipartThreshold bytes (the
@@ -102,12 +101,12 @@ func (s *Store) putStream(ctx context.Context, key, full string, body io.Reader,
 func (s *Store) putAt(ctx context.Context, key, full string, r io.ReaderAt, size int64, o *objstore.PutOptions, plan *uploadPlan, prog *objstore.Progress) (objstore.Attrs, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	body := &bodyAt{r: r, cancel: cancel}
+	body := parts.NewBody(r, cancel)
 	prog.Start(size)
 	if size <= plan.threshold {
 		a, err := s.putObject(ctx, key, full, io.NewSectionReader(body, 0, size), size, o, prog)
 		if err != nil {
-			return objstore.Attrs{}, body.failed("put", key, err)
+			return objstore.Attrs{}, body.Failed(Scheme, "put", key, err)
 		}
 		return a, nil
 	}
@@ -182,7 +181,7 @@ func (s *Store) putObject(ctx context.Context, key, full string, body io.ReadSee
 func sentBody(prog *objstore.Progress, size int64) func(*awss3.Options) {
 	mw := middleware.FinalizeMiddlewareFunc("objstore.progress", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		if req, ok := in.Request.(*smithyhttp.Request); ok && req.GetStream() != nil {
-			if r, err := req.SetStream(&sentReader{r: req.GetStream(), size: size, prog: prog}); err == nil {
+			if r, err := req.SetStream(&parts.Sent{R: req.GetStream(), Limit: size, Prog: prog}); err == nil {
 				in.Request = r
 			}
 		}
@@ -201,85 +200,6 @@ func sentBody(prog *objstore.Progress, size int64) func(*awss3.Options) {
 // rewindID is the ID of the middleware that lets the pipeline rewind a
 // request body (addRewind).
 const rewindID = "objstore.rewind"
-
-// sentReader reports the position it has read r to, at most size (a
-// checksum trailer may add bytes), to prog. It seeks when r does, so that
-// the request stays as rewindable as it was.
-type sentReader struct {
-	r    io.Reader
-	pos  int64
-	size int64
-	prog *objstore.Progress
-}
-
-func (r *sentReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	r.pos += int64(n)
-	r.prog.Reached(min(r.pos, r.size))
-	return n, err
-}
-
-func (r *sentReader) Seek(offset int64, whence int) (int64, error) {
-	s, ok := r.r.(io.Seeker)
-	if !ok {
-		return 0, errors.New("the request body cannot seek")
-	}
-	pos, err := s.Seek(offset, whence)
-	if err == nil {
-		r.pos = pos
-	}
-	return pos, err
-}
-
-// bodyAt is a body read with ReadAt, in sections, by concurrent requests.
-// It keeps the first error the body returns, so that the Put reports the
-// body's failure rather than the request's, and then cancels the requests
-// that read it (cancel): no retry, whichever layer would make it, can cure
-// a failed body. The error also says so to the SDKs' retry policies.
-type bodyAt struct {
-	r      io.ReaderAt
-	cancel context.CancelCauseFunc
-
-	mu    sync.Mutex
-	first error
-}
-
-func (b *bodyAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := b.r.ReadAt(p, off)
-	if err != nil && err != io.EOF {
-		b.mu.Lock()
-		if b.first == nil {
-			b.first = err
-		}
-		b.mu.Unlock()
-		b.cancel(err)
-		return n, bodyError{err}
-	}
-	return n, err
-}
-
-// failed returns the error of a request that read b: b's own first
-// error, if it had one, else err classified.
-func (b *bodyAt) failed(op, key string, err error) error {
-	b.mu.Lock()
-	first := b.first
-	b.mu.Unlock()
-	if first != nil {
-		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: first}
-	}
-	return err
-}
-
-// bodyError is a failure of the body, which no retry can cure.
-type bodyError struct{ err error }
-
-func (e bodyError) Error() string { return e.err.Error() }
-func (e bodyError) Unwrap() error { return e.err }
-
-// RetryableError tells the AWS SDK's retryer not to send the request
-// again, and NonRetriable tells azcore's.
-func (bodyError) RetryableError() bool { return false }
-func (bodyError) NonRetriable()        {}
 
 // sizeHint returns the number of bytes body holds when it says (a
 // bytes.Reader, strings.Reader or bytes.Buffer), or -1.

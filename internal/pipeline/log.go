@@ -46,7 +46,7 @@ func (p *Pipeline) logRequest(r *http.Request, attempt int) {
 		return
 	}
 	attrs := []any{slog.String("driver", p.cfg.Driver), slog.String("method", r.Method),
-		slog.String("url", RedactURL(r.URL)), slog.Int("attempt", attempt), headerGroup(r.Header)}
+		slog.String("url", redactURL(r.URL)), slog.Int("attempt", attempt), headerGroup(r.Header)}
 	if proxy := p.proxyFor(r); proxy != "" {
 		attrs = append(attrs, slog.String("proxy", proxy))
 	}
@@ -61,7 +61,7 @@ func (p *Pipeline) logResponse(r *http.Request, resp *http.Response, err error, 
 		return
 	}
 	ctx := r.Context()
-	base := []any{slog.String("driver", p.cfg.Driver), slog.String("method", r.Method), slog.String("url", RedactURL(r.URL)),
+	base := []any{slog.String("driver", p.cfg.Driver), slog.String("method", r.Method), slog.String("url", redactURL(r.URL)),
 		slog.Duration("took", took)}
 	switch {
 	case err != nil && strings.Contains(err.Error(), "Proxy Authentication Required"):
@@ -109,10 +109,10 @@ func headerGroup(h http.Header) slog.Attr {
 	return slog.Group("headers", attrs...)
 }
 
-// RedactURL is u for a log: no user information, and the values of query
+// redactURL is u for a log: no user information, and the values of query
 // parameters not on the allow list replaced by REDACTED (SAS signatures,
 // presigned X-Amz-Signature and X-Amz-Credential, tokens).
-func RedactURL(u *url.URL) string {
+func redactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
 	if c.RawQuery != "" {
@@ -139,7 +139,7 @@ func redactError(err error) string {
 	}
 	if ue != nil {
 		if u, perr := url.Parse(ue.URL); perr == nil {
-			msg = strings.ReplaceAll(msg, ue.URL, RedactURL(u))
+			msg = strings.ReplaceAll(msg, ue.URL, redactURL(u))
 		}
 	}
 	return objstore.Redact(msg)

@@ -19,8 +19,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Pipeline sends a store's requests. It is an http.RoundTripper (for the
-// AWS SDK's HTTP client) and has the Do method of azcore's Transporter.
+// Pipeline sends a store's requests. It is an http.RoundTripper, and its
+// Do method serves as the AWS SDK's HTTPClient and azcore's Transporter.
 type Pipeline struct {
 	cfg       Config
 	userAgent string // our token, or "" with telemetry off
@@ -59,15 +59,8 @@ func New(c Config) *Pipeline {
 // Config returns the resolved configuration.
 func (p *Pipeline) Config() Config { return p.cfg }
 
-// Logger returns the pipeline's logger, or nil when logging is off.
-func (p *Pipeline) Logger() *slog.Logger { return p.log }
-
 // Do is azcore's policy.Transporter.
 func (p *Pipeline) Do(req *http.Request) (*http.Response, error) { return p.RoundTrip(req) }
-
-// HTTPClient returns a client whose transport is the pipeline, for SDKs
-// that take an *http.Client or an interface with its Do method.
-func (p *Pipeline) HTTPClient() *http.Client { return &http.Client{Transport: p} }
 
 // CloseIdle closes the idle pooled connections.
 func (p *Pipeline) CloseIdle() {
@@ -183,4 +176,21 @@ func (p *Pipeline) logFailure(ctx context.Context, o *op, err error) {
 	default:
 		p.log.WarnContext(ctx, "objstore: operation failed", attrs...)
 	}
+}
+
+// Yield wraps the yield of a List whose operation end finishes: an error
+// is yielded last, so the operation ends first and the error carries its
+// attempts. finish, to defer, ends an operation that yielded no error.
+func Yield[T any](yield func(T, error) bool, end func(error) error) (_ func(T, error) bool, finish func()) {
+	ended := false
+	return func(v T, err error) bool {
+			if err != nil {
+				ended, err = true, end(err)
+			}
+			return yield(v, err)
+		}, func() {
+			if !ended {
+				end(nil)
+			}
+		}
 }
