@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -88,7 +89,31 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 		return nil, &Error{Driver: u.Scheme, Op: "open", Kind: ErrInvalidArgument,
 			Err: errors.New("the URL has a fragment (#...); a store URL has none")}
 	}
-	return open(ctx, u)
+	s, err := open(ctx, u)
+	if err != nil {
+		// A driver's OpenFunc that returns its own nil pointer type puts a
+		// non-nil Store in the interface; a caller checking s != nil would
+		// then call methods on nil. A failed Open is always a nil Store.
+		return nil, err
+	}
+	if isNilStore(s) {
+		return nil, &Error{Driver: u.Scheme, Op: "open",
+			Err: errors.New("the driver returned no Store and no error"), Hint: "this is a bug in the driver registered for " + u.Scheme}
+	}
+	return s, nil
+}
+
+// isNilStore reports whether s is nil or holds a nil pointer, map, func,
+// channel or slice.
+func isNilStore(s Store) bool {
+	if s == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(s); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // secretParams are query parameter names that look like secrets. Drivers

@@ -71,3 +71,34 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// typedNil is a driver's Store type; a nil *typedNil in a Store interface
+// is not a nil Store.
+type typedNil struct{ objstore.Store }
+
+func (*typedNil) Close() error { panic("Close on a nil *typedNil") }
+
+// TestOpenNeverTypedNil: whatever a driver's OpenFunc returns, a failed
+// Open returns a nil Store (item: a caller that checks s != nil before
+// Close must not panic), and a driver that returns neither a Store nor an
+// error is reported, not handed on.
+func TestOpenNeverTypedNil(t *testing.T) {
+	fail := errors.New("refused")
+	if !slices.Contains(objstore.Schemes(), "regtest-typednil") { // -count=N runs this again
+		objstore.Register("regtest-typednil", func(_ context.Context, u *url.URL) (objstore.Store, error) {
+			var s *typedNil
+			if u.Host == "ok" {
+				return s, nil
+			}
+			return s, fail
+		})
+	}
+	s, err := objstore.Open(context.Background(), "regtest-typednil://bad")
+	if !errors.Is(err, fail) || s != nil {
+		t.Errorf("Open of a failing driver = (%#v, %v), want (nil, refused)", s, err)
+	}
+	s, err = objstore.Open(context.Background(), "regtest-typednil://ok")
+	if err == nil || s != nil || !strings.Contains(err.Error(), "no Store and no error") {
+		t.Errorf("Open of a driver returning a nil pointer and no error = (%#v, %v), want (nil, an error naming the driver bug)", s, err)
+	}
+}

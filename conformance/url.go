@@ -38,7 +38,11 @@ func caseBadURLs(c *C) {
 	}
 	_, err = objstore.Open(c.ctx, u.Scheme+"://bad%zzhost/x")
 	c.wantErr(err, objstore.ErrInvalidArgument, "Open of a malformed URL")
-	_, err = objstore.Open(c.ctx, withParam(u, "objstore_bogus", "1"))
+	s, err := objstore.Open(c.ctx, withParam(u, "objstore_bogus", "1"))
+	if s != nil {
+		// A nil driver pointer in the interface: s.Close() would panic.
+		c.Errorf("a failed Open returned a non-nil Store %#v beside its error", s)
+	}
 	if c.wantErr(err, objstore.ErrInvalidArgument, "Open with an unknown parameter") && !strings.Contains(err.Error(), "objstore_bogus") {
 		c.Errorf("the error for an unknown parameter does not name it: %v", err)
 	}
