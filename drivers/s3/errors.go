@@ -192,7 +192,7 @@ func (s *Store) hintFor(err error, kind error) string {
 // *objstore.Error of its class, with a one-line message. When ctx is done
 // the context's error is made reachable too, whatever the SDK wrapped. A
 // 404 that does not say whether the key or the bucket is missing is
-// settled with one HeadBucket (see bucketMissing).
+// settled with one HeadBucket (see missingBucket).
 func (s *Store) fail(ctx context.Context, op, key string, err error, c cond) error {
 	var oe *objstore.Error
 	if errors.As(err, &oe) {
@@ -235,13 +235,18 @@ const (
 // succeeds. A 404 means missing; any other answer (403 included: the
 // bucket exists but may not be listed) that it exists. A HeadBucket that
 // gets no answer (a network error, a cancelled ctx) settles nothing, and
-// the next caller asks again.
+// the next caller asks again. A caller whose ctx is done while it waits
+// gets nil.
 func (s *Store) missingBucket(ctx context.Context) error {
 	if s.bucketState.Load() == bucketExists || ctx.Err() != nil {
 		return nil
 	}
-	s.headBucket.Lock()
-	defer s.headBucket.Unlock()
+	select {
+	case s.headBucket <- struct{}{}:
+		defer func() { <-s.headBucket }()
+	case <-ctx.Done():
+		return nil
+	}
 	switch s.bucketState.Load() {
 	case bucketExists:
 		return nil

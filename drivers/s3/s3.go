@@ -56,7 +56,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -147,9 +146,10 @@ type Store struct {
 
 	// bucketState is what the store knows of its bucket (bucketUnknown,
 	// bucketExists, bucketMissing); a bare 404 is settled with one
-	// HeadBucket under headBucket, whose 404 bucketErr keeps.
+	// HeadBucket while holding headBucket (a semaphore of one), whose 404
+	// bucketErr keeps.
 	bucketState atomic.Int32
-	headBucket  sync.Mutex
+	headBucket  chan struct{}
 	bucketErr   error
 	// chainHint says where the credential chain looked, for an error
 	// that found no credentials.
@@ -193,7 +193,8 @@ func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
 		}
 	}
 	o.pipe, o.HTTPClient, o.ClientOptions = nil, nil, nil
-	s := &Store{client: client, bucket: bucket, ns: ns, opts: o, pipe: pipe, chainHint: chainHint(o.profile)}
+	s := &Store{client: client, bucket: bucket, ns: ns, opts: o, pipe: pipe, chainHint: chainHint(o.profile),
+		headBucket: make(chan struct{}, 1)}
 	s.callOpts = []func(*awss3.Options){func(so *awss3.Options) {
 		so.HTTPClient = pipe
 		if so.Credentials != nil {
