@@ -341,6 +341,9 @@ func compact(err error) error {
 		status := re.HTTPStatusCode()
 		h := re.Response.Header
 		code, message := h.Get("X-Minio-Error-Code"), h.Get("X-Minio-Error-Desc")
+		if m, err := strconv.Unquote(message); err == nil {
+			message = m // MinIO quotes it
+		}
 		var ae smithy.APIError
 		if code == "" && errors.As(err, &ae) {
 			code, message = ae.ErrorCode(), ae.ErrorMessage()

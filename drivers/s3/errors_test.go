@@ -252,7 +252,7 @@ func TestErrorClassesLive(t *testing.T) {
 // and message and the request ID, and none of the SDK's nesting; the SDK's
 // errors stay reachable.
 func TestErrorLines(t *testing.T) {
-	minio := http.Header{"X-Minio-Error-Code": {"NoSuchBucket"}, "X-Minio-Error-Desc": {"The specified bucket does not exist"}}
+	minio := http.Header{"X-Minio-Error-Code": {"NoSuchBucket"}, "X-Minio-Error-Desc": {`"The specified bucket does not exist"`}}
 	refused := &smithy.OperationError{ServiceID: "S3", OperationName: "HeadObject",
 		Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
 			Response: &smithyhttp.Response{Response: &http.Response{}},
@@ -325,7 +325,7 @@ func TestErrorLinesLive(t *testing.T) {
 		}{
 			// MinIO names the code of a HEAD's error in a header; others
 			// send only the status.
-			{"Stat", statErr, regexp.MustCompile(`^s3 stat "missing": object not found: HeadObject: 404 (Not Found|NoSuchKey: [^()]+) \(request ID ([^ ()]+)\)$`)},
+			{"Stat", statErr, regexp.MustCompile(`^s3 stat "missing": object not found: HeadObject: 404 (Not Found|NoSuchKey: [^()"]+) \(request ID ([^ ()]+)\)$`)},
 			{"Get", getErr, regexp.MustCompile(`^s3 get "missing": object not found: GetObject: 404 NoSuchKey: [^()]+ \(request ID ([^ ()]+)\)$`)},
 		}
 		for _, tt := range tests {
