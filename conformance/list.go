@@ -154,7 +154,8 @@ func caseListMissingPrefix(c *C) {
 	}
 }
 
-// L5: a missing bucket gives ErrBucketNotFound, which is not ErrNotFound.
+// L5: a missing bucket gives ErrBucketNotFound, which is not ErrNotFound,
+// from every operation, Stat and Copy included.
 func caseMissingBucket(c *C) {
 	s := c.openMissingBucket()
 	defer s.Close()
@@ -170,6 +171,10 @@ func caseMissingBucket(c *C) {
 	check(err, "Put")
 	_, err = s.Get(c.ctx, "k", nil)
 	check(err, "Get")
+	_, err = s.Stat(c.ctx, "k")
+	check(err, "Stat")
+	_, err = s.Copy(c.ctx, "dst", "k", nil)
+	check(err, "Copy")
 	check(s.Delete(c.ctx, "k"), "Delete")
 }
 

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -52,6 +56,11 @@ var codeKinds = map[string]error{
 	"MetadataTooLarge":        objstore.ErrInvalidArgument,
 	"XMinioInvalidObjectName": objstore.ErrInvalidArgument,
 	"EntityTooLarge":          objstore.ErrInvalidArgument,
+
+	// versitygw's posix backend keeps keys as files and directories, as
+	// the file driver does: "a" and "a/b" cannot both be objects.
+	"ObjectParentIsFile":        objstore.ErrInvalidArgument,
+	"ExistingObjectIsDirectory": objstore.ErrInvalidArgument,
 }
 
 // statusKinds classifies by HTTP status what codeKinds does not know.
@@ -72,6 +81,10 @@ var codeHints = map[string]string{
 	"AuthorizationHeaderMalformed":       "the bucket is in another region; set region= in the URL",
 	"IllegalLocationConstraintException": "the bucket is in another region; set region= in the URL",
 	"RequestTimeTooSkewed":               "this machine's clock is too far from the server's; correct the clock",
+	"ObjectParentIsFile": "a prefix of this key followed by \"/\" is an object, and the server stores keys as files and directories; " +
+		"delete that object first, or use keys of which none is a prefix of another followed by \"/\"",
+	"ExistingObjectIsDirectory": "objects exist under this key followed by \"/\", and the server stores keys as files and directories; " +
+		"delete the objects under it first, or use keys of which none is a prefix of another followed by \"/\"",
 }
 
 // cond is the condition an operation carried, which changes what a
@@ -93,9 +106,9 @@ func errorDetails(err error) (code string, status int, headerCode string) {
 		code = ae.ErrorCode()
 	}
 	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
+	if errors.As(err, &re) && re.Response != nil {
 		status = re.HTTPStatusCode()
-		if re.Response != nil && re.Response.Response != nil {
+		if re.Response.Response != nil {
 			headerCode = re.Response.Header.Get("X-Minio-Error-Code")
 		}
 	}
@@ -109,44 +122,77 @@ func classify(err error, c cond) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}
-	code, status, headerCode := errorDetails(err)
-	kind, ok := codeKinds[headerCode]
-	if !ok {
-		kind, ok = codeKinds[code]
-	}
-	if !ok {
-		kind = statusKinds[status]
-	}
+	return condKind(baseKind(err), c)
+}
+
+// baseKind is classify before the condition is taken into account.
+func baseKind(err error) error {
+	var ce *credentialsError
 	var se *v4.SigningError
-	if kind == nil && errors.As(err, &se) {
-		// Signing fails when no credentials could be resolved.
-		kind = objstore.ErrUnauthenticated
+	if errors.As(err, &ce) || errors.As(err, &se) {
+		// No credentials could be resolved, so nothing was sent. The
+		// chain's own requests (IMDS answering 403, say) say nothing
+		// about the operation's permissions.
+		return objstore.ErrUnauthenticated
 	}
+	code, status, headerCode := errorDetails(err)
+	if kind, ok := codeKinds[headerCode]; ok {
+		return kind
+	}
+	if kind, ok := codeKinds[code]; ok {
+		return kind
+	}
+	return statusKinds[status]
+}
+
+// condKind is what kind, the class of a failure, means for an operation
+// that carried condition c.
+func condKind(kind error, c cond) error {
 	switch {
 	case c == condIfAbsent && kind == objstore.ErrPrecondition:
-		kind = objstore.ErrExists
+		return objstore.ErrExists
 	case c == condIfMatch && kind == objstore.ErrNotFound:
-		kind = objstore.ErrPrecondition
+		return objstore.ErrPrecondition
 	}
 	return kind
 }
 
+// bareNotFound reports a 404 that does not say what is missing: the
+// answer to a HEAD, which has no body, from a server that names no code
+// in a header. The key and the bucket are equally likely.
+func bareNotFound(err error) bool {
+	code, status, headerCode := errorDetails(err)
+	return status == http.StatusNotFound && headerCode == "" && code != "NoSuchKey" && code != "NoSuchBucket"
+}
+
 // hintFor returns what the caller can do about err, or "" for the class's
 // default hint.
-func hintFor(err error, kind error) string {
-	code, _, _ := errorDetails(err)
+func (s *Store) hintFor(err error, kind error) string {
+	var ce *credentialsError
+	if errors.As(err, &ce) && s.chainHint != "" {
+		return s.chainHint
+	}
+	code, _, headerCode := errorDetails(err)
+	if h := codeHints[headerCode]; h != "" {
+		return h
+	}
 	if h := codeHints[code]; h != "" {
 		return h
 	}
-	if kind == objstore.ErrUnauthenticated {
+	switch kind {
+	case objstore.ErrUnauthenticated:
 		return credentialHint
+	case objstore.ErrBucketNotFound:
+		return fmt.Sprintf("the bucket %q does not exist; check the bucket name in the URL, and that the bucket was created", s.bucket)
 	}
 	return ""
 }
 
 // fail wraps err, the SDK's error for op on the caller's key, in an
-// *objstore.Error of its class. When ctx is done the context's error is
-// made reachable too, whatever the SDK wrapped.
+// *objstore.Error of its class, with a one-line message. When ctx is done
+// the context's error is made reachable too, whatever the SDK wrapped. A
+// 404 that does not say whether the key or the bucket is missing is
+// settled with one HeadBucket (see missingBucket).
 func (s *Store) fail(ctx context.Context, op, key string, err error, c cond) error {
 	var oe *objstore.Error
 	if errors.As(err, &oe) {
@@ -154,9 +200,193 @@ func (s *Store) fail(ctx context.Context, op, key string, err error, c cond) err
 		// that failed with a class): the SDK's wrapping adds nothing.
 		return oe
 	}
+	cause := compact(err)
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		err = fmt.Errorf("%w: %w", cerr, err)
+		cause = fmt.Errorf("%w: %w", cerr, cause)
 	}
-	kind := classify(err, c)
-	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: err, Hint: hintFor(err, kind)}
+	if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: cause}
+	}
+	kind := baseKind(err)
+	if kind == objstore.ErrNotFound && bareNotFound(err) {
+		if berr := s.missingBucket(ctx); berr != nil {
+			kind = objstore.ErrBucketNotFound
+			cause = &lineError{msg: cause.Error() + "; " + berr.Error(), err: cause}
+		}
+	}
+	kind = condKind(kind, c)
+	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: cause, Hint: s.hintFor(err, kind)}
+}
+
+// The store's knowledge of its bucket (Store.bucketState).
+const (
+	bucketUnknown int32 = iota
+	bucketExists        // seen to exist: never asked again
+	bucketMissing       // a HeadBucket answered 404
+)
+
+// missingBucket settles a 404 that does not say whether the key or the
+// bucket is missing. It returns nil when the bucket exists, or the 404 of a
+// HeadBucket when it does not. It sends at most one HeadBucket per store:
+// concurrent callers wait for the one in flight, and the answer is
+// remembered. A bucket seen to exist (a HeadBucket that found it, or any
+// operation that succeeded) is never asked about again; a missing bucket
+// that is created later is seen to exist by the first operation that
+// succeeds. A 404 means missing; any other answer (403 included: the
+// bucket exists but may not be listed) that it exists. A HeadBucket that
+// gets no answer (a network error, a cancelled ctx) settles nothing, and
+// the next caller asks again. A caller whose ctx is done while it waits
+// gets nil.
+func (s *Store) missingBucket(ctx context.Context) error {
+	if s.bucketState.Load() == bucketExists || ctx.Err() != nil {
+		return nil
+	}
+	select {
+	case s.headBucket <- struct{}{}:
+		defer func() { <-s.headBucket }()
+	case <-ctx.Done():
+		return nil
+	}
+	switch s.bucketState.Load() {
+	case bucketExists:
+		return nil
+	case bucketMissing:
+		return s.bucketErr
+	}
+	_, err := s.client.HeadBucket(ctx, &awss3.HeadBucketInput{Bucket: &s.bucket}, s.callOpts...)
+	_, status, _ := errorDetails(err)
+	switch {
+	case err == nil || status != 0 && status != http.StatusNotFound:
+		s.bucketState.CompareAndSwap(bucketUnknown, bucketExists)
+		return nil
+	case status == http.StatusNotFound:
+		s.bucketErr = compact(err)
+		s.bucketState.CompareAndSwap(bucketUnknown, bucketMissing)
+		return s.bucketErr
+	}
+	return nil
+}
+
+// credentialsError is the failure of the credential chain: no request was
+// sent, because no credentials could be had.
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string {
+	msg := strings.TrimPrefix(e.err.Error(), "failed to refresh cached credentials, ")
+	var oe *smithy.OperationError
+	if errors.As(e.err, &oe) {
+		// A request of the chain's own (IMDS, STS, SSO) failed.
+		msg = strings.Replace(msg, oe.Error(), oe.ServiceID+" "+compact(oe).Error(), 1)
+	}
+	return "no credentials: " + msg
+}
+
+func (e *credentialsError) Unwrap() error { return e.err }
+
+// credentialsProbe marks the failures of the credentials provider it wraps
+// as credentialsError, so that classify can tell them from the service's
+// answers: the SDK wraps both alike. It is the provider it wraps for the
+// SDK's checks (aws.IsCredentialsProvider).
+type credentialsProbe struct{ aws.CredentialsProvider }
+
+func (p credentialsProbe) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := p.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return c, &credentialsError{err}
+	}
+	return c, nil
+}
+
+func (p credentialsProbe) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	return aws.IsCredentialsProvider(p.CredentialsProvider, target)
+}
+
+func (p credentialsProbe) ProviderSources() []aws.CredentialSource {
+	if ps, ok := p.CredentialsProvider.(aws.CredentialProviderSource); ok {
+		return ps.ProviderSources()
+	}
+	return nil
+}
+
+// lineError gives an SDK error a one-line message: the S3 operation, then
+// the HTTP status, the service's error code and message and its request
+// ID, or what stopped the request before an answer. The SDK's own message
+// nests wrappers, says "https" whatever the scheme, and ends empty for a
+// HEAD. errors.As still reaches every error the SDK returned.
+type lineError struct {
+	msg string
+	err error // what the SDK returned
+}
+
+func (e *lineError) Error() string { return e.msg }
+func (e *lineError) Unwrap() error { return e.err }
+
+// compact returns err with a one-line message when it is an S3
+// operation's error, and err itself otherwise.
+func compact(err error) error {
+	var oe *smithy.OperationError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(oe.OperationName)
+	b.WriteString(": ")
+	var ce *credentialsError
+	var re *smithyhttp.ResponseError
+	var se *smithyhttp.RequestSendError
+	switch {
+	case errors.As(err, &ce):
+		b.WriteString(ce.Error())
+	case errors.As(err, &re) && re.Response != nil && re.Response.Response != nil && re.HTTPStatusCode() != 0:
+		status := re.HTTPStatusCode()
+		h := re.Response.Header
+		code, message := h.Get("X-Minio-Error-Code"), h.Get("X-Minio-Error-Desc")
+		if m, err := strconv.Unquote(message); err == nil {
+			message = m // MinIO quotes it
+		}
+		var ae smithy.APIError
+		if code == "" && errors.As(err, &ae) {
+			code, message = ae.ErrorCode(), ae.ErrorMessage()
+		}
+		text := http.StatusText(status)
+		if strings.ReplaceAll(text, " ", "") == code && (message == "" || message == text) {
+			// A HEAD has no body: the SDK made the code up from the
+			// status.
+			code, message = "", ""
+		}
+		b.WriteString(strconv.Itoa(status))
+		b.WriteByte(' ')
+		if code == "" {
+			b.WriteString(text)
+		} else {
+			b.WriteString(code)
+		}
+		if message = strings.TrimSpace(message); message != "" && message != code {
+			b.WriteString(": ")
+			b.WriteString(oneLine(message))
+		}
+		var rid interface{ ServiceRequestID() string }
+		if errors.As(err, &rid) && rid.ServiceRequestID() != "" {
+			b.WriteString(" (request ID ")
+			b.WriteString(rid.ServiceRequestID())
+			b.WriteByte(')')
+		}
+	case errors.As(err, &se):
+		b.WriteString("request send failed: ")
+		b.WriteString(oneLine(fmt.Sprint(se.Err)))
+	default:
+		// An error below the HTTP exchange: serialization, a body that
+		// failed to read. The SDK's wrappers say nothing more.
+		cause := oe.Err
+		if re != nil && re.Err != nil {
+			cause = re.Err
+		}
+		b.WriteString(oneLine(fmt.Sprint(cause)))
+	}
+	return &lineError{msg: b.String(), err: err}
+}
+
+// oneLine joins the lines of s with spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }

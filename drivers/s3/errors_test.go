@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,6 +39,20 @@ func sdkError(op string, status int, header http.Header, apiErr error) error {
 			},
 		},
 	}
+}
+
+// noCredentials builds the error the SDK returns when the credential
+// chain ends at an IMDS that answers status, as it does through the
+// credentials provider the driver wraps.
+func noCredentials(status int) error {
+	imds := &smithy.OperationError{ServiceID: "ec2imds", OperationName: "GetMetadata",
+		Err: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status, Header: http.Header{}}},
+			Err:      errors.New("request to EC2 IMDS failed"),
+		}}
+	chain := &credentialsError{fmt.Errorf("failed to refresh cached credentials, no EC2 IMDS role found, %w", imds)}
+	return &smithy.OperationError{ServiceID: "S3", OperationName: "HeadObject",
+		Err: fmt.Errorf("get identity: %w", fmt.Errorf("get credentials: %w", chain))}
 }
 
 func generic(code string) error {
@@ -86,6 +102,10 @@ func TestClassify(t *testing.T) {
 		{"PermanentRedirect", sdkError("GetObject", 301, nil, generic("PermanentRedirect")), condNone, nil},
 		{"no credentials", &smithy.OperationError{ServiceID: "S3", OperationName: "GetObject",
 			Err: &v4.SigningError{Err: errors.New("failed to retrieve credentials: no EC2 IMDS role found")}}, condNone, objstore.ErrUnauthenticated},
+		{"no credentials, IMDS answered 403", noCredentials(403), condNone, objstore.ErrUnauthenticated},
+		{"no credentials, IMDS answered 404", noCredentials(404), condNone, objstore.ErrUnauthenticated},
+		{"ObjectParentIsFile", sdkError("PutObject", 409, nil, generic("ObjectParentIsFile")), condNone, objstore.ErrInvalidArgument},
+		{"ExistingObjectIsDirectory", sdkError("PutObject", 409, nil, generic("ExistingObjectIsDirectory")), condNone, objstore.ErrInvalidArgument},
 		{"cancelled", &smithy.OperationError{ServiceID: "S3", OperationName: "GetObject",
 			Err: &smithy.CanceledError{Err: context.Canceled}}, condNone, nil},
 		{"deadline", &smithy.OperationError{ServiceID: "S3", OperationName: "GetObject",
@@ -103,6 +123,7 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("classify = %v, want %v", got, tt.want)
 			}
 			s := &Store{}
+			s.bucketState.Store(bucketExists) // no HeadBucket: there is no client
 			err := s.fail(context.Background(), "get", "the/key", tt.err, tt.c)
 			var oe *objstore.Error
 			if !errors.As(err, &oe) || oe.Driver != "s3" || oe.Op != "get" || oe.Key != "the/key" {
@@ -224,4 +245,104 @@ func TestErrorClassesLive(t *testing.T) {
 			t.Errorf("Stat(%q): %v; want ErrNotFound", k, err)
 		}
 	}
+}
+
+// TestErrorLines checks the message of each kind of SDK error: one line
+// with the operation, the key, the class, the status, the service's code
+// and message and the request ID, and none of the SDK's nesting; the SDK's
+// errors stay reachable.
+func TestErrorLines(t *testing.T) {
+	minio := http.Header{"X-Minio-Error-Code": {"NoSuchBucket"}, "X-Minio-Error-Desc": {`"The specified bucket does not exist"`}}
+	refused := &smithy.OperationError{ServiceID: "S3", OperationName: "HeadObject",
+		Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{}},
+			Err:      &smithyhttp.RequestSendError{Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")},
+		}}}
+	tests := []struct {
+		name, op string
+		err      error
+		want     string
+	}{
+		{"HEAD 404", "stat", sdkError("HeadObject", 404, nil, &types.NotFound{}),
+			`s3 stat "k": object not found: HeadObject: 404 Not Found (request ID REQ)`},
+		{"HEAD 403", "stat", sdkError("HeadObject", 403, nil, &smithy.GenericAPIError{Code: "Forbidden", Message: "Forbidden"}),
+			`s3 stat "k": permission denied: HeadObject: 403 Forbidden (request ID REQ) (the credentials were accepted but lack permission for this operation)`},
+		{"HEAD 404, MinIO's header", "stat", sdkError("HeadObject", 404, minio, &types.NotFound{}),
+			`s3 stat "k": bucket not found: HeadObject: 404 NoSuchBucket: The specified bucket does not exist (request ID REQ) (the bucket "b" does not exist; check the bucket name in the URL, and that the bucket was created)`},
+		{"NoSuchKey", "get", sdkError("GetObject", 404, nil, &types.NoSuchKey{Message: aws.String("The specified key does not exist.")}),
+			`s3 get "k": object not found: GetObject: 404 NoSuchKey: The specified key does not exist. (request ID REQ)`},
+		{"a message of two lines", "put", sdkError("PutObject", 500, nil, &smithy.GenericAPIError{Code: "InternalError", Message: "We encountered\n an internal error."}),
+			`s3 put "k": PutObject: 500 InternalError: We encountered an internal error. (request ID REQ)`},
+		{"versitygw's ObjectParentIsFile", "put", sdkError("PutObject", 409, nil, &smithy.GenericAPIError{Code: "ObjectParentIsFile", Message: "Object parent already exists as a file."}),
+			`s3 put "k": invalid argument: PutObject: 409 ObjectParentIsFile: Object parent already exists as a file. (request ID REQ) (a prefix of this key followed by "/" is an object, and the server stores keys as files and directories; delete that object first, or use keys of which none is a prefix of another followed by "/")`},
+		{"connection refused", "stat", refused,
+			`s3 stat "k": HeadObject: request send failed: dial tcp 127.0.0.1:1: connect: connection refused`},
+		{"no credentials", "stat", noCredentials(403),
+			`s3 stat "k": unauthenticated: HeadObject: no credentials: no EC2 IMDS role found, ec2imds GetMetadata: 403 Forbidden (CHAIN)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Store{bucket: "b", chainHint: "CHAIN"}
+			s.bucketState.Store(bucketExists)
+			err := s.fail(context.Background(), tt.op, "k", tt.err, condNone)
+			if got := err.Error(); got != tt.want {
+				t.Errorf("message\n got %s\nwant %s", got, tt.want)
+			}
+			var oe *smithy.OperationError
+			if !errors.As(err, &oe) {
+				t.Errorf("errors.As does not reach the *smithy.OperationError through %v", err)
+			}
+			var re *smithyhttp.ResponseError
+			if errors.As(tt.err, &re) && !errors.As(err, &re) {
+				t.Errorf("errors.As does not reach the *smithyhttp.ResponseError through %v", err)
+			}
+			var are *awshttp.ResponseError
+			if errors.As(tt.err, &are) && !errors.As(err, &are) {
+				t.Errorf("errors.As does not reach the *awshttp.ResponseError through %v", err)
+			}
+			var ae smithy.APIError
+			if errors.As(tt.err, &ae) && !errors.As(err, &ae) {
+				t.Errorf("errors.As does not reach the smithy.APIError through %v", err)
+			}
+		})
+	}
+}
+
+// TestErrorLinesLive checks the messages of real servers' errors: one
+// line naming the operation, the key, the class, the status, the code and
+// message the server gave, and its request ID, which is the one the SDK's
+// error carries; none of the SDK's own wording.
+func TestErrorLinesLive(t *testing.T) {
+	forEachServer(t, func(t *testing.T, server string, u *url.URL) {
+		s, _ := openServer(t, u, "", nil)
+		ctx := t.Context()
+		_, statErr := s.Stat(ctx, "missing")
+		_, getErr := s.Get(ctx, "missing", nil)
+		tests := []struct {
+			name string
+			err  error
+			want *regexp.Regexp
+		}{
+			// MinIO names the code of a HEAD's error in a header; others
+			// send only the status.
+			{"Stat", statErr, regexp.MustCompile(`^s3 stat "missing": object not found: HeadObject: 404 (Not Found|NoSuchKey: [^()"]+) \(request ID ([^ ()]+)\)$`)},
+			{"Get", getErr, regexp.MustCompile(`^s3 get "missing": object not found: GetObject: 404 NoSuchKey: [^()]+ \(request ID ([^ ()]+)\)$`)},
+		}
+		for _, tt := range tests {
+			msg := fmt.Sprint(tt.err)
+			m := tt.want.FindStringSubmatch(msg)
+			if m == nil {
+				t.Errorf("%s: message\n%s\ndoes not match\n%s", tt.name, msg, tt.want)
+				continue
+			}
+			var re *awshttp.ResponseError
+			if !errors.As(tt.err, &re) || re.ServiceRequestID() != m[len(m)-1] {
+				t.Errorf("%s: errors.As does not reach the *awshttp.ResponseError with the request ID %s: %v", tt.name, m[len(m)-1], tt.err)
+			}
+			var ae smithy.APIError
+			if !errors.As(tt.err, &ae) {
+				t.Errorf("%s: errors.As does not reach the smithy.APIError: %v", tt.name, tt.err)
+			}
+		}
+	})
 }

@@ -190,6 +190,8 @@ func operation(req *http.Request) string {
 	}
 	_, uploads := q["uploads"]
 	switch {
+	case req.Method == http.MethodHead && !strings.Contains(strings.Trim(req.URL.Path, "/"), "/"):
+		return "HeadBucket" // path-style: /bucket
 	case req.Method == http.MethodHead:
 		return "HeadObject"
 	case q.Get("list-type") == "2":

@@ -36,8 +36,17 @@
 //     "x-amz-meta-" prefix. The shared validator refuses more before any
 //     request; MinIO's own 400 for it is ErrInvalidArgument too.
 //   - A HEAD in a missing bucket names NoSuchBucket in X-Minio-Error-Code,
-//     so Stat and Copy tell a missing bucket from a missing key. AWS
-//     answers such a HEAD with a bare 404: ErrNotFound.
+//     so Stat and Copy tell a missing bucket from a missing key. AWS and
+//     versitygw answer such a HEAD with a bare 404, which the driver
+//     settles with one HeadBucket per store (see [Store.Stat]).
+//
+// Errors read as one line: the operation, the key, the class, the S3
+// operation with the HTTP status, the service's error code and message and
+// its request ID. errors.As reaches the SDK's errors underneath
+// (smithy.APIError, *awshttp.ResponseError, *smithy.OperationError).
+// When the credential chain finds no credentials, nothing is sent and the
+// error is ErrUnauthenticated, with a hint that says where the chain
+// looked.
 package s3
 
 import (
@@ -120,7 +129,8 @@ type Options struct {
 	// and the URL. The SDK's own retryer is replaced by the pipeline's.
 	ClientOptions *objstore.ClientOptions
 
-	pipe *pipeline.Pipeline // built by OpenURL from the URL's parameters
+	pipe    *pipeline.Pipeline // built by OpenURL from the URL's parameters
+	profile string             // the URL's profile=
 }
 
 // Store is an objstore.Store on one S3 bucket. It is safe for concurrent
@@ -133,6 +143,17 @@ type Store struct {
 	opts     Options // with the defaults filled in
 	callOpts []func(*awss3.Options)
 	closed   atomic.Bool
+
+	// bucketState is what the store knows of its bucket (bucketUnknown,
+	// bucketExists, bucketMissing); a bare 404 is settled with one
+	// HeadBucket while holding headBucket (a semaphore of one), whose 404
+	// bucketErr keeps.
+	bucketState atomic.Int32
+	headBucket  chan struct{}
+	bucketErr   error
+	// chainHint says where the credential chain looked, for an error
+	// that found no credentials.
+	chainHint string
 }
 
 var _ objstore.Store = (*Store)(nil)
@@ -172,9 +193,14 @@ func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
 		}
 	}
 	o.pipe, o.HTTPClient, o.ClientOptions = nil, nil, nil
-	s := &Store{client: client, bucket: bucket, ns: ns, opts: o, pipe: pipe}
+	s := &Store{client: client, bucket: bucket, ns: ns, opts: o, pipe: pipe, chainHint: chainHint(o.profile),
+		headBucket: make(chan struct{}, 1)}
 	s.callOpts = []func(*awss3.Options){func(so *awss3.Options) {
 		so.HTTPClient = pipe
+		if so.Credentials != nil {
+			// nil is anonymous.
+			so.Credentials = credentialsProbe{so.Credentials}
+		}
 		// One retry loop, the pipeline's: the SDK's would multiply it.
 		so.Retryer = aws.NopRetryer{}
 		so.APIOptions = append(so.APIOptions, addRewind)
@@ -300,14 +326,23 @@ func (s *Store) start(ctx context.Context, op, key string) (context.Context, fun
 		return ctx, nil, err
 	}
 	ctx, end := s.pipe.Begin(ctx, op, key)
-	return ctx, end, nil
+	return ctx, func(err error) error {
+		if err == nil && op != "delete" && s.bucketState.Load() != bucketExists {
+			// The bucket exists (a Delete may succeed without one on
+			// some servers).
+			s.bucketState.Store(bucketExists)
+		}
+		return end(err)
+	}, nil
 }
 
 // Stat returns the attributes of the object at key with one HeadObject. A
-// missing key gives ErrNotFound. A missing bucket gives ErrBucketNotFound
-// where the server says so in a HEAD response (MinIO does, in
-// X-Minio-Error-Code); AWS answers a HEAD in a missing bucket with a bare
-// 404, which is ErrNotFound.
+// missing key gives ErrNotFound, a missing bucket ErrBucketNotFound. A
+// server that answers a HEAD in a missing bucket with a bare 404, as AWS
+// and versitygw do (MinIO names the code in X-Minio-Error-Code), is asked
+// once with a HeadBucket which of the two is missing; the store remembers
+// the answer, and asks no more once it has seen its bucket exist. The same
+// holds for every other 404 that does not say what is missing.
 func (s *Store) Stat(ctx context.Context, key string) (_ objstore.Attrs, err error) {
 	full, err := s.ns.Stat(key)
 	if err != nil {

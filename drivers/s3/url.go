@@ -1,10 +1,13 @@
 package s3
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 
@@ -12,6 +15,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/pipeline"
@@ -33,6 +37,35 @@ var urlParams = []string{"region", "endpoint", "use_path_style", "profile", "ano
 const credentialHint = "the s3 driver takes credentials from the default AWS chain, never from the URL: " +
 	"the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables, a shared config profile (AWS_PROFILE, or profile= in the URL), " +
 	"SSO, web identity, and the EC2/ECS instance role; anonymous=true sends unsigned requests to public buckets"
+
+// chainHint says where the default AWS credential chain looks, for an
+// error that got no credentials from it: the environment as the chain read
+// it, with profile (profile=, or "" for AWS_PROFILE or "default").
+func chainHint(profile string) string {
+	if profile == "" {
+		profile = cmp.Or(os.Getenv("AWS_PROFILE"), os.Getenv("AWS_DEFAULT_PROFILE"), "default")
+	}
+	configFile := cmp.Or(os.Getenv("AWS_CONFIG_FILE"), config.DefaultSharedConfigFilename())
+	credsFile := cmp.Or(os.Getenv("AWS_SHARED_CREDENTIALS_FILE"), config.DefaultSharedCredentialsFilename())
+	imds := "the EC2 instance metadata service (IMDS), which AWS_EC2_METADATA_DISABLED=true switches off"
+	if !strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		endpoint := os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+		if endpoint == "" {
+			endpoint = "http://169.254.169.254"
+			if strings.EqualFold(os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"), "IPv6") {
+				endpoint = "http://[fd00:ec2::254]"
+			}
+		}
+		imds = "the EC2 instance metadata service (IMDS) at " + endpoint
+	}
+	return fmt.Sprintf("the default AWS credential chain gave no credentials; it looks, in order, at "+
+		"the variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
+		"profile %q in the shared config file %s and credentials file %s (keys, SSO, credential_process, role), "+
+		"web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN), "+
+		"ECS container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI), and %s; "+
+		"set the variables, name a profile with AWS_PROFILE or profile=, or use anonymous=true for a public bucket",
+		profile, configFile, credsFile, imds)
+}
 
 // OpenURL opens the store that u names, as objstore.Open does for s3://
 // URLs; opts tune it and may not set Prefix, which the URL's path sets.
@@ -76,6 +109,7 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	o.Prefix = ns.Prefix
+	o.profile = q["profile"]
 
 	var pathStyle, anonymous bool
 	if v, ok := q["use_path_style"]; ok {
@@ -118,6 +152,9 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 	if anonymous {
 		loadOpts = append(loadOpts, config.WithCredentialsProvider(aws.AnonymousCredentials{}))
 	}
+	// The SDK's own warnings (the IMDS client's, say) go to the pipeline's
+	// logger, never straight to stderr.
+	loadOpts = append(loadOpts, config.WithLogger(sdkLogger{pcfg.Logger}))
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument,
@@ -149,6 +186,21 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 		}
 	})
 	return New(client, u.Host, &o)
+}
+
+// sdkLogger passes the SDK's log lines to the pipeline's logger (nil: none),
+// warnings at Warn and the rest at Debug.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	if l.log == nil {
+		return
+	}
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, "objstore: aws sdk: "+fmt.Sprintf(format, v...), "driver", Scheme)
 }
 
 // checkEndpoint reports why v cannot be an endpoint= value, or "".
