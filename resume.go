@@ -59,10 +59,10 @@ type ReopenFunc func(ctx context.Context, offset, length int64, etag string) (io
 // docs/SEMANTICS.md). When the budget is spent, or reopen fails with an
 // error that is not itself a network error, Read returns the last error,
 // an *Error whose Attempts says how many attempts were made, and keeps
-// returning it. ctx is the context of the
-// Get: once it is done the Reader does not resume, and Read returns an
-// error that matches ctx.Err() with errors.Is. With an empty attrs.ETag or
-// a nil reopen, the Reader behaves as one from NewReader.
+// returning it. ctx is the context of the Get: once it is done the Reader
+// does not resume, and Read returns an error that matches ctx.Err() with
+// errors.Is. With an empty attrs.ETag or a nil reopen, the Reader behaves
+// as one from NewReader.
 //
 // The errors a Reader resumes after are a body that ended before length
 // bytes ([io.ErrUnexpectedEOF], or io.EOF too early), a failed read or write
