@@ -150,6 +150,7 @@ func (sc Matrix) runBudget(t *testing.T) {
 			if err == nil {
 				t.Fatalf("with faults %v on every attempt: success; want an error", kinds(c.faults))
 			}
+			t.Logf("%d GETs; %v", len(seen), err)
 			if c.copy {
 				sc.checkError(t, err, dst)
 			} else {
