@@ -51,7 +51,9 @@ type Error struct {
 	Err    error  // the cause; may be nil
 	Hint   string // what the caller can do about it; empty for the class's default
 	// Attempts is how many HTTP attempts the operation's last request
-	// made, when it was more than one: the retries were spent.
+	// made, when it was more than one: the retries were spent. A Get's
+	// count includes the GETs its Reader sent to resume the body (rule
+	// R1 of docs/SEMANTICS.md).
 	Attempts int
 }
 

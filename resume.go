@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/objstore-go/objstore/internal/budget"
 )
 
 // maxResumes is how many times one resumable Reader reopens its body after
@@ -50,12 +52,17 @@ type ReopenFunc func(ctx context.Context, offset, length int64, etag string) (io
 // ErrPrecondition and Read returns that error.
 //
 // A Reader resumes at most 3 times in all, or as many times as a budget
-// that ctx carries from [WithRetryBudget]. When the budget is spent, or
-// reopen fails with an error that is not itself a network error, Read
-// returns the last error and keeps returning it. ctx is the context of the
-// Get: once it is done the Reader does not resume, and Read returns an
-// error that matches ctx.Err() with errors.Is. With an empty attrs.ETag or
-// a nil reopen, the Reader behaves as one from NewReader.
+// that ctx carries from [WithRetryBudget]. The built-in drivers count
+// HTTP attempts instead: the first GET's, its retries' and each
+// resumption's draw on one budget of MaxRetries+1, so a Get makes at most
+// MaxRetries+1 HTTP attempts however often its body breaks (rule R1 of
+// docs/SEMANTICS.md). When the budget is spent, or reopen fails with an
+// error that is not itself a network error, Read returns the last error,
+// an *Error whose Attempts says how many attempts were made, and keeps
+// returning it. ctx is the context of the Get: once it is done the Reader
+// does not resume, and Read returns an error that matches ctx.Err() with
+// errors.Is. With an empty attrs.ETag or a nil reopen, the Reader behaves
+// as one from NewReader.
 //
 // The errors a Reader resumes after are a body that ended before length
 // bytes ([io.ErrUnexpectedEOF], or io.EOF too early), a failed read or write
@@ -71,7 +78,7 @@ func NewResumableReader(ctx context.Context, body io.ReadCloser, attrs Attrs, of
 		if !ok {
 			b.n = maxResumes
 		}
-		r.resume = &resumer{ctx: ctx, reopen: reopen, left: b.n, budget: b.n, driver: b.driver}
+		r.resume = &resumer{ctx: ctx, reopen: reopen, left: b.n, budget: b.n, driver: b.driver, attempts: budget.From(ctx)}
 	}
 	return r
 }
@@ -83,6 +90,24 @@ type resumer struct {
 	left   int    // resumptions left
 	budget int    // resumptions allowed
 	driver string // for the error of a read given up on; "" leaves the cause bare
+	// attempts, when the driver's pipeline put it in ctx, is the budget
+	// the Get's requests spent and its resumptions spend too: the Reader
+	// resumes only while it has attempts left, and reports how many were
+	// made. Each reopen spends what its own request takes, no more.
+	attempts *budget.Budget
+}
+
+// spent reports whether the Reader may not resume any more.
+func (rs *resumer) spent() bool {
+	return rs.left <= 0 || rs.attempts != nil && rs.attempts.Left() <= 0
+}
+
+// made is the number of HTTP attempts the Get and its resumptions made.
+func (rs *resumer) made() int {
+	if rs.attempts != nil {
+		return rs.attempts.Used()
+	}
+	return 1 + rs.budget - rs.left
 }
 
 // resumeAfter replaces r's broken body, which failed with cause, by a new
@@ -97,7 +122,7 @@ func (r *Reader) resumeAfter(cause error) error {
 			}
 			break
 		}
-		if r.resume.left <= 0 || !resumable(cause) {
+		if r.resume.spent() || !resumable(cause) {
 			break
 		}
 		r.resume.left--
@@ -114,10 +139,16 @@ func (r *Reader) resumeAfter(cause error) error {
 		r.body.Close()
 	}
 	var oe *Error
-	if r.resume.driver != "" && !errors.As(cause, &oe) {
+	switch {
+	case errors.As(cause, &oe):
+		// A reopen's error: its driver counted the attempts of its own
+		// request only, if at all.
+		if n := r.resume.made(); oe.Attempts == 0 && n > 1 {
+			oe.Attempts = n
+		}
+	case r.resume.driver != "":
 		// A read given up on says who, what and how hard it tried (E1).
-		cause = &Error{Driver: r.resume.driver, Op: "get", Key: r.Attrs.Key, Err: cause,
-			Attempts: 1 + r.resume.budget - r.resume.left}
+		cause = &Error{Driver: r.resume.driver, Op: "get", Key: r.Attrs.Key, Err: cause, Attempts: r.resume.made()}
 	}
 	r.body = failedBody{cause}
 	return cause

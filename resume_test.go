@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+
+	"github.com/objstore-go/objstore/internal/budget"
 )
 
 // brokenBody serves data and then fails with err; a nil err ends it with
@@ -330,4 +332,65 @@ func TestResumable(t *testing.T) {
 			t.Errorf("resumable(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
+}
+
+// TestResumableReaderSharedBudget: with a budget of attempts in the
+// context (the pipeline's, rule R1), the Reader resumes only while
+// attempts are left, whatever its own count of resumptions, and its error
+// says how many attempts the Get made. Here each reopen spends what a
+// request retried once would: two attempts.
+func TestResumableReaderSharedBudget(t *testing.T) {
+	data := testData(1000)
+	for _, tt := range []struct {
+		name    string
+		max     int // attempts in the budget; the first GET spent one
+		perCall int // attempts each reopen spends
+		reopens int // reopen calls made
+		ok      bool
+	}{
+		{"heals within the budget", 4, 1, 3, true},
+		{"each reopen retried", 4, 2, 2, false},
+		{"no attempt left", 1, 1, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := budget.New(tt.max)
+			b.Take() // the Get's first GET
+			ctx := WithRetryBudget(context.Background(), "fake", 3)
+			ctx = budget.With(ctx, b)
+			calls := 0
+			reopen := func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
+				calls++
+				for range tt.perCall {
+					b.Take()
+				}
+				if calls < 3 {
+					return cut(data, offset, length, 100, io.ErrUnexpectedEOF), nil
+				}
+				return cut(data, offset, length, -1, nil), nil
+			}
+			r := NewResumableReader(ctx, cut(data, 0, 1000, 100, io.ErrUnexpectedEOF), Attrs{Key: "k", ETag: `"v1"`, Size: 1000}, 0, 1000, reopen)
+			got, err := io.ReadAll(r)
+			if calls != tt.reopens {
+				t.Errorf("%d reopens; want %d", calls, tt.reopens)
+			}
+			if tt.ok {
+				if err != nil || !bytes.Equal(got, data) {
+					t.Errorf("ReadAll: %d bytes, %v; want all %d", len(got), err, len(data))
+				}
+				return
+			}
+			var oe *Error
+			if !errors.As(err, &oe) || oe.Attempts != b.Used() || b.Used() != tt.max {
+				t.Errorf("ReadAll: %v (Attempts %d); want an *Error that says the %d attempts made", err, attemptsOf(err), tt.max)
+			}
+		})
+	}
+}
+
+func attemptsOf(err error) int {
+	var oe *Error
+	if errors.As(err, &oe) {
+		return oe.Attempts
+	}
+	return 0
 }

@@ -85,22 +85,22 @@ type copyJob struct {
 
 // copyStream downloads src and uploads it to dst as it arrives, in
 // blocks, with memory bounded like Put's. The download is one Get Blob
-// whose retries are pinned to the source's ETag with If-Match, so dst gets
-// exactly one version of src.
+// whose body resumes as a Get's does, pinned to the source's ETag with
+// If-Match, so dst gets exactly one version of src; the download and its
+// resumptions make at most MaxRetries+1 attempts in all.
 func (s *Store) copyStream(ctx context.Context, c copyJob) (objstore.Attrs, error) {
-	// The body is streamed into blocks, not read whole by the pipeline.
+	// The body is streamed into blocks, not read whole by the pipeline,
+	// and its requests share one retry budget with its resumptions.
 	dctx := pipeline.Stream(ctx)
-	resp, err := s.blob(c.fullSrc).DownloadStream(dctx, &blob.DownloadStreamOptions{AccessConditions: accessConditions(c.IfMatch, "")})
+	srcBlob := s.blob(c.fullSrc)
+	resp, err := srcBlob.DownloadStream(dctx, &blob.DownloadStreamOptions{AccessConditions: accessConditions(c.IfMatch, "")})
 	if err != nil {
 		return objstore.Attrs{}, s.fail("copy", c.src, err, condNone)
 	}
 	srcAttrs := downloadAttrs(c.src, resp)
-	// A broken body resumes pinned to the ETag, within the retry budget
-	// (azblob's reader takes 0 to mean its default, 3).
-	var body io.ReadCloser = resp.Body
-	if n := s.pipe.Config().MaxRetries; n > 0 {
-		body = resp.NewRetryReader(dctx, &blob.RetryReaderOptions{MaxRetries: int32(n)})
-	}
+	// A broken body resumes as a Get's does (not with azblob's retry
+	// reader, whose retries start afresh on every Read).
+	body := objstore.NewResumableReader(dctx, &ctxBody{ctx: dctx, body: resp.Body}, srcAttrs, 0, srcAttrs.Size, s.reopen(srcBlob, c.src))
 	defer body.Close()
 	w := write{
 		op:          "copy",

@@ -36,6 +36,14 @@ func TestFaultsAzurite(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
+		OpenStreamCopy: func(t *testing.T, proxyURL string, co *objstore.ClientOptions) objstore.Store {
+			s, err := azure.Open(context.Background(), raw(proxyURL+accountPath)+"&copy=stream", &azure.Options{ClientOptions: co})
+			if err != nil {
+				t.Fatalf("Open through the proxy: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
 		RequestID:    "X-Ms-Client-Request-Id",
 		ListQuery:    "comp=list",
 		PartQuery:    "comp=block",

@@ -31,9 +31,10 @@ import (
 //
 // When the body breaks midway on a network error, the Reader resumes with
 // a ranged GetObject for the bytes not yet read, pinned with If-Match to
-// the ETag it started with, up to 3 times (see
-// [objstore.NewResumableReader]). If the object changed or was deleted
-// meanwhile, Read returns ErrPrecondition.
+// the ETag it started with (see [objstore.NewResumableReader]). The Get's
+// requests and its resumptions share one retry budget: at most
+// MaxRetries+1 HTTP attempts in all (rule R1). If the object changed or
+// was deleted meanwhile, Read returns ErrPrecondition.
 func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (_ *objstore.Reader, err error) {
 	full, err := s.ns.Get(key, opts)
 	if err != nil {

@@ -36,7 +36,10 @@ import (
 //   - Retry-After and x-ms-retry-after-ms are honoured, up to MaxDelay;
 //   - a cancel during a stall or a retry wait returns within 100 ms;
 //   - a failed Put never leaves a partial object: the key stays missing,
-//     or keeps its old content.
+//     or keeps its old content;
+//   - a Get, the resumptions of its body included, makes at most
+//     MaxRetries+1 HTTP attempts, and so does a streamed copy's download
+//     (rule R1 of docs/SEMANTICS.md: the R1 subtests, see Cases).
 //
 // Each subtest starts its own proxy and opens its own store through it,
 // so that it sees its requests only, on connections of its own. The
@@ -72,6 +75,10 @@ type Matrix struct {
 	// PendingUploads, if set, returns how many multipart uploads of key
 	// are left in progress on the server.
 	PendingUploads func(t *testing.T, key string) int
+	// OpenStreamCopy, if set, opens the store like Open, but copying by
+	// streaming the source through the client (Azure's copy=stream); the
+	// R1 cases then check the copy's download too.
+	OpenStreamCopy func(t *testing.T, proxyURL string, co *objstore.ClientOptions) objstore.Store
 }
 
 // The matrix's retry policy: MaxRetries retries, so that a fault that
@@ -241,6 +248,10 @@ func (sc Matrix) Run(t *testing.T) {
 	}
 	stall := func(co *objstore.ClientOptions) { co.ReadTimeout = stallTimeout }
 	all := []string{"Stat", "List", "Get", "Put", "Multipart", "Commit"}
+
+	// One retry budget per operation (R1): the GETs of an object read,
+	// its resumptions included.
+	t.Run("R1", sc.runBudget)
 
 	// Tracing: a Put whose request was retried once is one operation span,
 	// a child of the caller's, with two attempt spans under it, and each
@@ -422,13 +433,14 @@ func (sc Matrix) Run(t *testing.T) {
 						}
 						if op.name == "Get" && c.fault.Kind == ResetDownload {
 							// The Reader resumed as often as the budget allows;
-							// each resumption is a request of its own.
+							// each resumption is a request of its own, and an
+							// attempt of the Get.
 							sc.checkResumed(t, seen)
 						} else {
 							sc.checkAttempts(t, seen)
-							if want := fmt.Sprintf("(after %d attempts)", attempts); !strings.Contains(err.Error(), want) {
-								t.Errorf("the error does not say %q: %v", want, err)
-							}
+						}
+						if want := fmt.Sprintf("(after %d attempts)", attempts); !strings.Contains(err.Error(), want) {
+							t.Errorf("the error does not say %q: %v", want, err)
 						}
 						if c.class != nil && !errors.Is(err, c.class) {
 							t.Errorf("errors.Is(err, %v) is false: %v", c.class, err)

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/budget"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -100,7 +101,10 @@ func UserAgent(appID string) string {
 // op is the state of one Store operation, carried in its context.
 type op struct {
 	name, key string
-	attempts  atomic.Int32 // HTTP attempts of the operation's latest request
+	attempts  atomic.Int32 // the number, in its budget, of the operation's latest HTTP attempt
+	// stream is the one budget of the operation's object read (see
+	// [Stream]): its requests and the Reader's resumptions spend it.
+	stream *budget.Budget
 }
 
 type opKey struct{}
@@ -112,11 +116,14 @@ func opFrom(ctx context.Context) *op {
 
 // Begin starts a Store operation: a span (a child of ctx's) and the state
 // the attempts report to. end finishes it with the operation's error: it
-// records the attempts in an *objstore.Error whose retries were spent,
-// logs a failure at Warn (a cancellation at Info), ends the span, and
-// returns err.
+// records the attempts in an *objstore.Error whose retries were spent
+// (unless an *objstore.Error it wraps says already), logs a failure at
+// Warn (a cancellation at Info), ends the span, and returns err.
+//
+// Each request of the operation has a budget of MaxRetries+1 attempts,
+// except that the requests of its object read share one (see [Stream]).
 func (p *Pipeline) Begin(ctx context.Context, name, key string) (_ context.Context, end func(error) error) {
-	o := &op{name: name, key: key}
+	o := &op{name: name, key: key, stream: budget.New(p.cfg.MaxRetries + 1)}
 	ctx = context.WithValue(ctx, opKey{}, o)
 	ctx = objstore.WithRetryBudget(ctx, p.cfg.Driver, p.cfg.MaxRetries)
 	var span trace.Span
@@ -127,7 +134,7 @@ func (p *Pipeline) Begin(ctx context.Context, name, key string) (_ context.Conte
 	return ctx, func(err error) error {
 		if err != nil {
 			var oe *objstore.Error
-			if n := int(o.attempts.Load()); n > 1 && errors.As(err, &oe) && oe.Attempts == 0 {
+			if n := int(o.attempts.Load()); n > 1 && errors.As(err, &oe) && !counted(err) {
 				oe.Attempts = n
 			}
 		}
@@ -145,13 +152,35 @@ func (p *Pipeline) Begin(ctx context.Context, name, key string) (_ context.Conte
 	}
 }
 
+// counted reports whether an *objstore.Error in err's chain holds its
+// attempts already: a Reader's, which counted its resumptions.
+func counted(err error) bool {
+	var oe *objstore.Error
+	for errors.As(err, &oe) {
+		if oe.Attempts != 0 {
+			return true
+		}
+		err = oe.Err
+	}
+	return false
+}
+
 type streamKey struct{}
 
 // Stream returns a context whose requests' response bodies are objects'
 // bytes, streamed to the caller (Get): the pipeline neither buffers them
 // nor retries a failure while reading them; the Reader resumes instead.
+//
+// The requests under the context, and the resumptions of a Reader made
+// with it, spend one budget of MaxRetries+1 attempts: the operation's
+// (see [Pipeline.Begin]), so that a Get, however often its body breaks,
+// makes at most MaxRetries+1 HTTP attempts in all.
 func Stream(ctx context.Context) context.Context {
-	return context.WithValue(ctx, streamKey{}, true)
+	ctx = context.WithValue(ctx, streamKey{}, true)
+	if o := opFrom(ctx); o != nil {
+		ctx = budget.With(ctx, o.stream)
+	}
+	return ctx
 }
 
 func streaming(ctx context.Context) bool {

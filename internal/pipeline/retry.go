@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/budget"
 )
 
 // maxBuffered is the largest response body the pipeline reads in full
@@ -50,8 +51,17 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}()
 
-	maxAttempts := p.cfg.MaxRetries + 1
+	// The request's own budget, or the one its operation's object read
+	// shares (see Stream); n is an attempt's number in it.
+	b := budget.From(ctx)
+	if b == nil {
+		b = budget.New(p.cfg.MaxRetries + 1)
+	}
 	for attempt := 1; ; attempt++ {
+		n := b.Take()
+		if n == 0 {
+			return nil, fmt.Errorf("not sent: the operation made all of its %d attempts already", b.Max())
+		}
 		areq := req.Clone(ctx)
 		areq.GetBody = nil
 		if hasBody {
@@ -74,10 +84,10 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		p.telemetry(areq)
 		if o != nil {
-			o.attempts.Store(int32(attempt))
+			o.attempts.Store(int32(n))
 		}
 		start := time.Now()
-		p.logRequest(areq, attempt)
+		p.logRequest(areq, n)
 		resp, err := p.attempt.RoundTrip(areq)
 		if err == nil && !streaming(ctx) && req.Method != http.MethodHead {
 			err = buffer(resp)
@@ -94,13 +104,13 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 
 		retry, after := p.decide(ctx, resp, err, !hasBody || rewind != nil)
-		if !retry || attempt >= maxAttempts {
-			if !retry && hasBody && rewind == nil && attempt < maxAttempts && err != nil && p.log != nil {
+		if !retry || b.Left() == 0 {
+			if !retry && hasBody && rewind == nil && b.Left() > 0 && err != nil && p.log != nil {
 				p.log.DebugContext(ctx, "objstore: not retried: the request body cannot be rewound", "driver", p.cfg.Driver)
 			}
 			return resp, err
 		}
-		delay := p.delay(attempt, after)
+		delay := p.delay(n, after)
 		if p.log != nil {
 			why := ""
 			if err != nil {
@@ -109,7 +119,7 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 				why = resp.Status
 			}
 			p.log.DebugContext(ctx, "objstore: retrying", "driver", p.cfg.Driver, "method", req.Method,
-				"attempt", attempt+1, "max_attempts", maxAttempts, "delay", delay, "after", why)
+				"attempt", n+1, "max_attempts", b.Max(), "delay", delay, "after", why)
 		}
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
