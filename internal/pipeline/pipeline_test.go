@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/parts"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -473,4 +475,54 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestAttemptsOfTheFailedPart: the parts of a multipart upload are
+// requests of one operation, sent at once. When one part spends its
+// retries, the error says how many attempts that part made, whatever
+// attempt the parts still in flight were at. Here part 2 lags behind:
+// its second attempt starts after part 1's third and last, and is
+// cancelled by part 1's failure.
+func TestAttemptsOfTheFailedPart(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	part1Last := make(chan struct{})   // part 1's third attempt has started
+	part2Second := make(chan struct{}) // part 2's second attempt has started
+	reset := errors.New("write: connection reset by peer")
+	p := newPipe(t, fast(objstore.ClientOptions{Retry: objstore.RetryOptions{MaxRetries: 2},
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			part := r.URL.Query().Get("partNumber")
+			mu.Lock()
+			calls[part]++
+			n := calls[part]
+			mu.Unlock()
+			switch {
+			case part == "1" && n == 3:
+				close(part1Last)
+				<-part2Second
+			case part == "2" && n == 1:
+				<-part1Last
+			case part == "2" && n == 2:
+				close(part2Second)
+				<-r.Context().Done()
+				return nil, r.Context().Err()
+			}
+			return nil, reset
+		})}))
+	ctx, end := p.Begin(context.Background(), "put", "k")
+	err := parts.Each(ctx, 2, 2, func(ctx context.Context, i int) error {
+		_, err := put(t, p, ctx, fmt.Sprintf("http://objstore.invalid/k?partNumber=%d", i+1), "part")
+		return err
+	})
+	if err == nil {
+		t.Fatal("the parts succeeded")
+	}
+	err = end(&objstore.Error{Driver: "test", Op: "put", Key: "k", Err: err})
+	if calls["1"] != 3 || calls["2"] != 2 {
+		t.Fatalf("parts 1 and 2 were tried %d and %d times; want 3 and 2", calls["1"], calls["2"])
+	}
+	var oe *objstore.Error
+	if !errors.As(err, &oe) || oe.Attempts != 3 || !strings.Contains(err.Error(), "(after 3 attempts)") {
+		t.Errorf("the error does not say the failed part made 3 attempts: %v", err)
+	}
 }

@@ -51,6 +51,8 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 	}()
 
 	maxAttempts := p.cfg.MaxRetries + 1
+	sent := 0
+	defer func() { o.ended(ctx, sent) }()
 	for attempt := 1; ; attempt++ {
 		areq := req.Clone(ctx)
 		areq.GetBody = nil
@@ -73,9 +75,7 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		p.telemetry(areq)
-		if o != nil {
-			o.attempts.Store(int32(attempt))
-		}
+		sent = attempt
 		start := time.Now()
 		p.logRequest(areq, attempt)
 		resp, err := p.attempt.RoundTrip(areq)
