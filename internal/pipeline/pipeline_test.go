@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,28 +221,53 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestCancelStopsRetrying: a cancel during the wait before a retry returns
-// at once, not after the delay.
+// at once, not after the delay. The cancel comes when the pipeline logs
+// the retry, just before it waits: a cancel before the 503 has arrived
+// would only return the 503.
 func TestCancelStopsRetrying(t *testing.T) {
 	srv := newServer(t, status(503))
-	p := newPipe(t, objstore.ClientOptions{IgnoreEnvironment: true, Retry: objstore.RetryOptions{Delay: time.Hour, MaxDelay: time.Hour}})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := put(t, p, ctx, srv.URL, "x")
-		done <- err
-	}()
-	for len(srv.requests()) == 0 {
-		time.Sleep(time.Millisecond) // polling for the first attempt, not timing
+	var cancelled atomic.Pointer[time.Time]
+	logger := slog.New(onMessage{"objstore: retrying", func() {
+		now := time.Now()
+		cancelled.Store(&now)
+		cancel()
+	}})
+	p := newPipe(t, objstore.ClientOptions{IgnoreEnvironment: true, Logger: logger, LogLevel: slog.LevelDebug,
+		Retry: objstore.RetryOptions{Delay: time.Hour, MaxDelay: time.Hour}})
+	_, err := put(t, p, ctx, srv.URL, "x")
+	returned := time.Now()
+	at := cancelled.Load()
+	if at == nil {
+		t.Fatalf("no retry was logged; the put returned %v", err)
 	}
-	cancel()
-	start := time.Now()
-	err := <-done
-	if took := time.Since(start); took > 100*time.Millisecond {
+	if took := returned.Sub(*at); took > 100*time.Millisecond {
 		t.Errorf("returned %v after the cancel; want within 100ms", took)
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
+	if n := len(srv.requests()); n != 1 {
+		t.Errorf("the server saw %d attempts; want 1", n)
+	}
+}
+
+// onMessage is a slog.Handler that calls f for each record whose message
+// is msg.
+type onMessage struct {
+	msg string
+	f   func()
+}
+
+func (h onMessage) Enabled(context.Context, slog.Level) bool { return true }
+func (h onMessage) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h onMessage) WithGroup(string) slog.Handler            { return h }
+
+func (h onMessage) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.f()
+	}
+	return nil
 }
 
 // TestUnrewindableBodyIsSentOnce: a body without GetBody is not retried,
