@@ -6,6 +6,7 @@ import (
 	"io"
 	"iter"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,15 +19,32 @@ import (
 // below breaks one rule of the memory driver; Check must report exactly
 // that.
 
-type nonAtomicIfAbsent struct{ objstore.Store }
+// nonAtomicIfAbsent checks, then writes: the race P4 exists to catch.
+// The race is certain, not left to the scheduler: a caller that finds the
+// key missing waits, before it writes, until a second caller has found it
+// missing too.
+type nonAtomicIfAbsent struct {
+	objstore.Store
+	mu      sync.Mutex
+	missing int           // callers that found the key missing
+	two     chan struct{} // closed when the second one did
+}
 
-// Put checks, then writes: the race P4 exists to catch.
-func (s nonAtomicIfAbsent) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
+func (s *nonAtomicIfAbsent) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
 	if opts != nil && opts.IfAbsent {
 		if _, err := s.Stat(ctx, key); err == nil {
 			return objstore.Attrs{}, &objstore.Error{Driver: "mem", Op: "put", Key: key, Kind: objstore.ErrExists}
 		}
-		time.Sleep(5 * time.Millisecond) // widen the window between check and write
+		s.mu.Lock()
+		if s.missing++; s.missing == 2 {
+			close(s.two)
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.two:
+		case <-ctx.Done():
+			return objstore.Attrs{}, ctx.Err()
+		}
 		o := *opts
 		o.IfAbsent = false
 		opts = &o
@@ -155,7 +173,9 @@ func TestSuiteFailsBrokenDrivers(t *testing.T) {
 		want       conformance.Status
 	}{
 		{"correct", func(s objstore.Store) objstore.Store { return s }, true, "P4/IfAbsentRace", conformance.Pass},
-		{"non-atomic IfAbsent", func(s objstore.Store) objstore.Store { return nonAtomicIfAbsent{s} }, true, "P4/IfAbsentRace", conformance.Fail},
+		{"non-atomic IfAbsent", func(s objstore.Store) objstore.Store {
+			return &nonAtomicIfAbsent{Store: s, two: make(chan struct{})}
+		}, true, "P4/IfAbsentRace", conformance.Fail},
 		{"copy unsupported", func(s objstore.Store) objstore.Store { return noCopy{s} }, false, "C1/Copy", conformance.Unsupported},
 		{"copy unsupported, all required", func(s objstore.Store) objstore.Store { return noCopy{s} }, true, "C1/Copy", conformance.Fail},
 		{"StartAfter ignored", func(s objstore.Store) objstore.Store { return ignoresStartAfter{s} }, true, "L3/StartAfter", conformance.Fail},

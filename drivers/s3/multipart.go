@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
 )
 
@@ -320,7 +321,7 @@ func (u *upload) sendPartsAt(ctx context.Context, body *parts.Body, size, partSi
 			Key:           &u.full,
 			UploadId:      &u.id,
 			PartNumber:    aws.Int32(int32(i + 1)),
-			Body:          io.NewSectionReader(body, off, length),
+			Body:          &ctxio.ReadSeeker{Ctx: ctx, R: io.NewSectionReader(body, off, length)},
 			ContentLength: aws.Int64(length),
 		}, u.s.callOpts...)
 		if err != nil {
@@ -350,7 +351,7 @@ func (u *upload) sendPart(ctx context.Context, p part) (*string, error) {
 		Key:           &u.full,
 		UploadId:      &u.id,
 		PartNumber:    aws.Int32(p.n),
-		Body:          bytes.NewReader(p.buf),
+		Body:          &ctxio.ReadSeeker{Ctx: ctx, R: bytes.NewReader(p.buf)},
 		ContentLength: aws.Int64(int64(len(p.buf))),
 	}, u.s.callOpts...)
 	if err != nil {

@@ -151,7 +151,7 @@ func (s *Store) putObject(ctx context.Context, key, full string, body io.ReadSee
 	out, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
 		Bucket:        &s.bucket,
 		Key:           &full,
-		Body:          body,
+		Body:          &ctxio.ReadSeeker{Ctx: ctx, R: body},
 		ContentLength: aws.Int64(size),
 		ContentType:   &ct,
 		Metadata:      md,

@@ -101,10 +101,25 @@ func UserAgent(appID string) string {
 // op is the state of one Store operation, carried in its context.
 type op struct {
 	name, key string
-	attempts  atomic.Int32 // the number, in its budget, of the operation's latest HTTP attempt
+	caller    context.Context // the context the operation began with
+	attempts  atomic.Int32    // the number, in its budget, of the last attempt of the operation's latest request to end; see ended
 	// stream is the one budget of the operation's object read (see
 	// [Stream]): its requests and the Reader's resumptions spend it.
 	stream *budget.Budget
+}
+
+// ended records the attempts of a request of o that ended with ctx, its
+// context. The parts of a multipart upload are requests of one operation
+// in flight at once, and the first part to fail cancels the others: the
+// operation then reports the failed part's attempts, so a request that
+// ended because its own context did, while the caller's is still live,
+// is not recorded. Recording when a request ends, not as each attempt
+// starts, keeps the attempts a lagging part starts meanwhile out too.
+func (o *op) ended(ctx context.Context, attempts int) {
+	if o == nil || ctx.Err() != nil && o.caller.Err() == nil {
+		return
+	}
+	o.attempts.Store(int32(attempts))
 }
 
 type opKey struct{}
@@ -123,7 +138,7 @@ func opFrom(ctx context.Context) *op {
 // Each request of the operation has a budget of MaxRetries+1 attempts,
 // except that the requests of its object read share one (see [Stream]).
 func (p *Pipeline) Begin(ctx context.Context, name, key string) (_ context.Context, end func(error) error) {
-	o := &op{name: name, key: key, stream: budget.New(p.cfg.MaxRetries + 1)}
+	o := &op{name: name, key: key, caller: ctx, stream: budget.New(p.cfg.MaxRetries + 1)}
 	ctx = context.WithValue(ctx, opKey{}, o)
 	ctx = objstore.WithRetryBudget(ctx, p.cfg.Driver, p.cfg.MaxRetries)
 	var span trace.Span

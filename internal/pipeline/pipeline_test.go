@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/parts"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -218,28 +221,53 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestCancelStopsRetrying: a cancel during the wait before a retry returns
-// at once, not after the delay.
+// at once, not after the delay. The cancel comes when the pipeline logs
+// the retry, just before it waits: a cancel before the 503 has arrived
+// would only return the 503.
 func TestCancelStopsRetrying(t *testing.T) {
 	srv := newServer(t, status(503))
-	p := newPipe(t, objstore.ClientOptions{IgnoreEnvironment: true, Retry: objstore.RetryOptions{Delay: time.Hour, MaxDelay: time.Hour}})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := put(t, p, ctx, srv.URL, "x")
-		done <- err
-	}()
-	for len(srv.requests()) == 0 {
-		time.Sleep(time.Millisecond) // polling for the first attempt, not timing
+	var cancelled atomic.Pointer[time.Time]
+	logger := slog.New(onMessage{"objstore: retrying", func() {
+		now := time.Now()
+		cancelled.Store(&now)
+		cancel()
+	}})
+	p := newPipe(t, objstore.ClientOptions{IgnoreEnvironment: true, Logger: logger, LogLevel: slog.LevelDebug,
+		Retry: objstore.RetryOptions{Delay: time.Hour, MaxDelay: time.Hour}})
+	_, err := put(t, p, ctx, srv.URL, "x")
+	returned := time.Now()
+	at := cancelled.Load()
+	if at == nil {
+		t.Fatalf("no retry was logged; the put returned %v", err)
 	}
-	cancel()
-	start := time.Now()
-	err := <-done
-	if took := time.Since(start); took > 100*time.Millisecond {
+	if took := returned.Sub(*at); took > 100*time.Millisecond {
 		t.Errorf("returned %v after the cancel; want within 100ms", took)
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
+	if n := len(srv.requests()); n != 1 {
+		t.Errorf("the server saw %d attempts; want 1", n)
+	}
+}
+
+// onMessage is a slog.Handler that calls f for each record whose message
+// is msg.
+type onMessage struct {
+	msg string
+	f   func()
+}
+
+func (h onMessage) Enabled(context.Context, slog.Level) bool { return true }
+func (h onMessage) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h onMessage) WithGroup(string) slog.Handler            { return h }
+
+func (h onMessage) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.f()
+	}
+	return nil
 }
 
 // TestUnrewindableBodyIsSentOnce: a body without GetBody is not retried,
@@ -473,4 +501,54 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestAttemptsOfTheFailedPart: the parts of a multipart upload are
+// requests of one operation, sent at once. When one part spends its
+// retries, the error says how many attempts that part made, whatever
+// attempt the parts still in flight were at. Here part 2 lags behind:
+// its second attempt starts after part 1's third and last, and is
+// cancelled by part 1's failure.
+func TestAttemptsOfTheFailedPart(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	part1Last := make(chan struct{})   // part 1's third attempt has started
+	part2Second := make(chan struct{}) // part 2's second attempt has started
+	reset := errors.New("write: connection reset by peer")
+	p := newPipe(t, fast(objstore.ClientOptions{Retry: objstore.RetryOptions{MaxRetries: 2},
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			part := r.URL.Query().Get("partNumber")
+			mu.Lock()
+			calls[part]++
+			n := calls[part]
+			mu.Unlock()
+			switch {
+			case part == "1" && n == 3:
+				close(part1Last)
+				<-part2Second
+			case part == "2" && n == 1:
+				<-part1Last
+			case part == "2" && n == 2:
+				close(part2Second)
+				<-r.Context().Done()
+				return nil, r.Context().Err()
+			}
+			return nil, reset
+		})}))
+	ctx, end := p.Begin(context.Background(), "put", "k")
+	err := parts.Each(ctx, 2, 2, func(ctx context.Context, i int) error {
+		_, err := put(t, p, ctx, fmt.Sprintf("http://objstore.invalid/k?partNumber=%d", i+1), "part")
+		return err
+	})
+	if err == nil {
+		t.Fatal("the parts succeeded")
+	}
+	err = end(&objstore.Error{Driver: "test", Op: "put", Key: "k", Err: err})
+	if calls["1"] != 3 || calls["2"] != 2 {
+		t.Fatalf("parts 1 and 2 were tried %d and %d times; want 3 and 2", calls["1"], calls["2"])
+	}
+	var oe *objstore.Error
+	if !errors.As(err, &oe) || oe.Attempts != 3 || !strings.Contains(err.Error(), "(after 3 attempts)") {
+		t.Errorf("the error does not say the failed part made 3 attempts: %v", err)
+	}
 }

@@ -57,6 +57,8 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 	if b == nil {
 		b = budget.New(p.cfg.MaxRetries + 1)
 	}
+	sent := 0
+	defer func() { o.ended(ctx, sent) }()
 	for attempt := 1; ; attempt++ {
 		n := b.Take()
 		if n == 0 {
@@ -83,9 +85,7 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		p.telemetry(areq)
-		if o != nil {
-			o.attempts.Store(int32(n))
-		}
+		sent = n
 		start := time.Now()
 		p.logRequest(areq, n)
 		resp, err := p.attempt.RoundTrip(areq)
