@@ -94,7 +94,15 @@ func (s *Store) copyStream(ctx context.Context, c copyJob) (objstore.Attrs, erro
 	if err != nil {
 		return objstore.Attrs{}, s.fail("copy", c.src, err, condNone)
 	}
-	srcAttrs := downloadAttrs(c.src, resp)
+	// The source's bytes are checked like a Get's (rule G5): all of them.
+	srcAttrs, _, _, err := s.served(c.src, nil, resp)
+	if err != nil {
+		var oe *objstore.Error
+		if errors.As(err, &oe) {
+			oe.Op = "copy"
+		}
+		return objstore.Attrs{}, err
+	}
 	// A broken body resumes pinned to the ETag, within the retry budget
 	// (azblob's reader takes 0 to mean its default, 3).
 	var body io.ReadCloser = resp.Body
