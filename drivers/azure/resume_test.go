@@ -47,3 +47,19 @@ func mustPath(t *testing.T, endpoint string) string {
 	}
 	return u.Path
 }
+
+// TestIgnoredRangeAzurite plays, through a proxy in front of Azurite, a
+// service that ignores the Range header, as Azure does one whose end
+// overflowed: see faultproxy.IgnoredRange for what it proves.
+func TestIgnoredRangeAzurite(t *testing.T) {
+	b := testBackend(t)
+	p := faultproxy.NewCut(t, b.endpoint, true)
+	prefix := randomPrefix(t)
+	raw := func(endpoint string) string {
+		return fmt.Sprintf("azblob://%s/%s?endpoint=%s&account=%s&credential=%s",
+			b.container, prefix, url.QueryEscape(endpoint), b.account, credName(t, b))
+	}
+	direct := open(t, raw(b.endpoint), nil)
+	proxied := open(t, raw(p.URL()+mustPath(t, b.endpoint)), nil)
+	faultproxy.IgnoredRange{Proxied: proxied, Direct: direct, Proxy: p, Driver: azure.Scheme}.Run(t)
+}
