@@ -103,12 +103,11 @@ func (s *Store) copyStream(ctx context.Context, c copyJob) (objstore.Attrs, erro
 		}
 		return objstore.Attrs{}, err
 	}
-	// A broken body resumes pinned to the ETag, within the retry budget
-	// (azblob's reader takes 0 to mean its default, 3).
-	var body io.ReadCloser = resp.Body
-	if n := s.pipe.Config().MaxRetries; n > 0 {
-		body = resp.NewRetryReader(dctx, &blob.RetryReaderOptions{MaxRetries: int32(n)})
-	}
+	// A broken body resumes pinned to the ETag, within the retry budget,
+	// as a Get's does: with s.reopen, which checks that each resumption
+	// carries the bytes asked for. azblob's RetryReader served whatever
+	// came back.
+	body := objstore.NewResumableReader(dctx, &ctxBody{ctx: dctx, body: resp.Body}, srcAttrs, 0, srcAttrs.Size, s.reopen(s.blob(c.fullSrc), c.src))
 	defer body.Close()
 	w := write{
 		op:          "copy",

@@ -1,9 +1,13 @@
 package azure_test
 
 import (
+	"bytes"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/objstore-go/objstore"
@@ -36,6 +40,42 @@ func TestResumeAzurite(t *testing.T) {
 		},
 		ExtraRanges: []*objstore.Range{{Offset: 0, Length: 5 << 20}},
 	}.Run(t)
+}
+
+// TestIgnoredRangeStreamCopyAzurite breaks the download of a stream copy
+// midway, through a proxy in front of Azurite that answers the resumption
+// with the whole source instead of the rest of it: the copy must fail and
+// leave no destination, never commit a mix of the two (rule G5).
+func TestIgnoredRangeStreamCopyAzurite(t *testing.T) {
+	b := testBackend(t)
+	p := faultproxy.NewCut(t, b.endpoint, true)
+	prefix := randomPrefix(t)
+	raw := func(endpoint string) string {
+		return fmt.Sprintf("azblob://%s/%s?endpoint=%s&account=%s&credential=%s",
+			b.container, prefix, url.QueryEscape(endpoint), b.account, credName(t, b))
+	}
+	direct := open(t, raw(b.endpoint), nil)
+	proxied := open(t, raw(p.URL()+mustPath(t, b.endpoint)), &azure.Options{Copy: azure.CopyStream})
+	src := make([]byte, 1000)
+	rand.Read(src)
+	ctx := t.Context()
+	if _, err := direct.Put(ctx, "src", bytes.NewReader(src), nil); err != nil {
+		t.Fatal(err)
+	}
+	p.Arm("src", 400, nil)
+	p.IgnoreRange(true)
+	_, err := proxied.Copy(ctx, "dst", "src", nil)
+	var oe *objstore.Error
+	if !errors.As(err, &oe) || oe.Kind != nil || !strings.Contains(err.Error(), `get "src"`) || !strings.Contains(err.Error(), "Range header was ignored") {
+		t.Errorf("a stream copy whose resumption got the whole source: %v; want an *objstore.Error of no class that says the read of src got the whole object", err)
+	}
+	if n := p.Replaced(); n != 1 {
+		t.Errorf("the proxy answered %d ranged GETs with the whole source; want 1, the resumption", n)
+	}
+	if _, err := direct.Stat(ctx, "dst"); !errors.Is(err, objstore.ErrNotFound) {
+		got, _, _ := objstore.ReadAll(ctx, direct, "dst")
+		t.Errorf("after the failed copy, Stat(dst) = %v; want ErrNotFound (dst holds %d bytes, equal to src: %v)", err, len(got), bytes.Equal(got, src))
+	}
 }
 
 // mustPath returns the path of endpoint (the account, on Azurite).
