@@ -15,21 +15,28 @@ import (
 	"github.com/objstore-go/objstore/internal/faultproxy"
 )
 
-// TestResumeAzurite cuts the body of a Get midway through a proxy in front
-// of Azurite: see faultproxy.Resume for what it proves. It also reads a
-// range from offset 0, which the driver sends without a Range header.
-func TestResumeAzurite(t *testing.T) {
+// cutStores opens the store under test twice at one fresh prefix: once
+// directly, once through a Cut proxy in front of Azurite, with opts.
+func cutStores(t *testing.T, opts *azure.Options) (direct, proxied *azure.Store, p *faultproxy.Cut) {
+	t.Helper()
 	b := testBackend(t)
 	// Shared key signs the path, so the Host header may be the server's.
-	p := faultproxy.NewCut(t, b.endpoint, true)
-	endpoint := p.URL() + mustPath(t, b.endpoint)
+	p = faultproxy.NewCut(t, b.endpoint, true)
 	prefix := randomPrefix(t)
 	raw := func(endpoint string) string {
 		return fmt.Sprintf("azblob://%s/%s?endpoint=%s&account=%s&credential=%s",
 			b.container, prefix, url.QueryEscape(endpoint), b.account, credName(t, b))
 	}
-	direct := open(t, raw(b.endpoint), nil)
-	proxied := open(t, raw(endpoint), nil)
+	direct = open(t, raw(b.endpoint), nil)
+	proxied = open(t, raw(p.URL()+mustPath(t, b.endpoint)), opts)
+	return direct, proxied, p
+}
+
+// TestResumeAzurite cuts the body of a Get midway through a proxy in front
+// of Azurite: see faultproxy.Resume for what it proves. It also reads a
+// range from offset 0, which the driver sends without a Range header.
+func TestResumeAzurite(t *testing.T) {
+	direct, proxied, p := cutStores(t, nil)
 	faultproxy.Resume{
 		Proxied: proxied, Direct: direct, Proxy: p, Driver: azure.Scheme,
 		RangeOf: func(h http.Header) string {
@@ -42,20 +49,20 @@ func TestResumeAzurite(t *testing.T) {
 	}.Run(t)
 }
 
+// TestIgnoredRangeAzurite plays, through a proxy in front of Azurite, a
+// service that ignores the Range header, as Azure does one whose end
+// overflowed: see faultproxy.IgnoredRange for what it proves.
+func TestIgnoredRangeAzurite(t *testing.T) {
+	direct, proxied, p := cutStores(t, nil)
+	faultproxy.IgnoredRange{Proxied: proxied, Direct: direct, Proxy: p, Driver: azure.Scheme}.Run(t)
+}
+
 // TestIgnoredRangeStreamCopyAzurite breaks the download of a stream copy
 // midway, through a proxy in front of Azurite that answers the resumption
 // with the whole source instead of the rest of it: the copy must fail and
 // leave no destination, never commit a mix of the two (rule G5).
 func TestIgnoredRangeStreamCopyAzurite(t *testing.T) {
-	b := testBackend(t)
-	p := faultproxy.NewCut(t, b.endpoint, true)
-	prefix := randomPrefix(t)
-	raw := func(endpoint string) string {
-		return fmt.Sprintf("azblob://%s/%s?endpoint=%s&account=%s&credential=%s",
-			b.container, prefix, url.QueryEscape(endpoint), b.account, credName(t, b))
-	}
-	direct := open(t, raw(b.endpoint), nil)
-	proxied := open(t, raw(p.URL()+mustPath(t, b.endpoint)), &azure.Options{Copy: azure.CopyStream})
+	direct, proxied, p := cutStores(t, &azure.Options{Copy: azure.CopyStream})
 	src := make([]byte, 1000)
 	rand.Read(src)
 	ctx := t.Context()
@@ -86,20 +93,4 @@ func mustPath(t *testing.T, endpoint string) string {
 		t.Fatal(err)
 	}
 	return u.Path
-}
-
-// TestIgnoredRangeAzurite plays, through a proxy in front of Azurite, a
-// service that ignores the Range header, as Azure does one whose end
-// overflowed: see faultproxy.IgnoredRange for what it proves.
-func TestIgnoredRangeAzurite(t *testing.T) {
-	b := testBackend(t)
-	p := faultproxy.NewCut(t, b.endpoint, true)
-	prefix := randomPrefix(t)
-	raw := func(endpoint string) string {
-		return fmt.Sprintf("azblob://%s/%s?endpoint=%s&account=%s&credential=%s",
-			b.container, prefix, url.QueryEscape(endpoint), b.account, credName(t, b))
-	}
-	direct := open(t, raw(b.endpoint), nil)
-	proxied := open(t, raw(p.URL()+mustPath(t, b.endpoint)), nil)
-	faultproxy.IgnoredRange{Proxied: proxied, Direct: direct, Proxy: p, Driver: azure.Scheme}.Run(t)
 }
