@@ -49,8 +49,11 @@ func (r Range) Last() (last int64, bounded bool) {
 // nothing; a resumable Reader does not resume after such an error.
 func (n Namespace) CheckServed(key string, asked *Range, contentRange string, contentLength int64) (offset, length, size int64, err error) {
 	fail := func(format string, args ...any) (int64, int64, int64, error) {
-		return 0, 0, 0, &Error{Driver: n.Driver, Op: "get", Key: key, Err: fmt.Errorf(format, args...),
-			Hint: "no byte was served; a server or proxy that does not honour Range headers cannot serve ranged reads"}
+		hint := "no byte was served"
+		if asked != nil {
+			hint += "; a server or proxy that does not honour Range headers cannot serve ranged reads"
+		}
+		return 0, 0, 0, &Error{Driver: n.Driver, Op: "get", Key: key, Err: fmt.Errorf(format, args...), Hint: hint}
 	}
 	want := "the whole object"
 	if asked != nil {
