@@ -274,13 +274,14 @@ func (d *download) readRange(ctx context.Context, f *os.File, attrs Attrs, rng *
 		return err
 	}
 	defer r.Close()
-	want := attrs.Size
+	wantOff, want := int64(0), attrs.Size
 	if rng != nil {
-		want = rng.Length
+		wantOff, want = rng.Offset, rng.Length
 	}
-	if r.Length != want || r.Attrs.Size != attrs.Size {
+	if r.Offset != wantOff || r.Length != want || r.Attrs.Size != attrs.Size {
 		return localError("download", d.key, d.path,
-			fmt.Errorf("the store served %d bytes of an object of %d where %d of %d were asked for", r.Length, r.Attrs.Size, want, attrs.Size))
+			fmt.Errorf("the store served %d bytes at offset %d of an object of %d where %d at offset %d of %d were asked for",
+				r.Length, r.Offset, r.Attrs.Size, want, wantOff, attrs.Size))
 	}
 	off := r.Offset
 	for {

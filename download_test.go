@@ -630,3 +630,36 @@ func TestDownloadFileNeedsPinnedReads(t *testing.T) {
 	}
 	checkUntouched(t, path, old)
 }
+
+// wrongOffset wraps a Store whose ranged Gets serve the right number of
+// bytes from the wrong place, the start of the object, and say so in
+// Reader.Offset.
+type wrongOffset struct{ objstore.Store }
+
+func (s wrongOffset) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
+	if opts != nil && opts.Range != nil && opts.Range.Offset > 0 {
+		o := *opts
+		o.Range = &objstore.Range{Offset: 0, Length: opts.Range.Length}
+		opts = &o
+	}
+	return s.Store.Get(ctx, key, opts)
+}
+
+// DownloadFile writes a chunk only where it was asked for: a Reader that
+// serves other bytes than the chunk's fails the download rather than leave
+// a hole in the file.
+func TestDownloadFileChecksOffsets(t *testing.T) {
+	mem := memory.New()
+	putObject(t, mem, "obj", randomBytes(5000, 1))
+	path := filepath.Join(t.TempDir(), "out")
+	old := []byte("previous content")
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := objstore.DownloadFile(context.Background(), wrongOffset{mem}, "obj", path,
+		&objstore.DownloadOptions{ChunkSize: 1000, Threshold: -1, Concurrency: 2})
+	if err == nil || !strings.Contains(err.Error(), "at offset 0 of an object of 5000 where 1000 at offset") {
+		t.Fatalf("DownloadFile over misplaced ranges = %v, want an error that names the offsets", err)
+	}
+	checkUntouched(t, path, old)
+}

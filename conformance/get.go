@@ -1,7 +1,12 @@
 package conformance
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
 
 	"github.com/objstore-go/objstore"
 )
@@ -84,6 +89,120 @@ func caseRanges(c *C) {
 		if r.Offset != tt.wantOff || r.Length != tt.wantN || r.Attrs.Size != size || string(got) != string(want) {
 			c.Errorf("%s served Offset %d Length %d Size %d and %d bytes; want %d, %d, %d and the bytes at that range",
 				what, r.Offset, r.Length, r.Attrs.Size, len(got), tt.wantOff, tt.wantN, size)
+		}
+	}
+}
+
+// G3: any offset and length are valid, up to math.MaxInt64. A length that
+// runs past the end, however far, is clamped to it, also when offset+length
+// overflows int64; an offset past the end, however large, gives
+// ErrInvalidRange and never bytes.
+func caseHugeRanges(c *C) {
+	const maxInt = math.MaxInt64
+	data := gen(6, 100)
+	c.put("k", data, nil)
+	c.put("empty", nil, nil)
+	c.checkRanges("k", data, []rangeTest{
+		{10, maxInt, 10, 90, nil}, // the case: Azure served bytes 0-89 as 10-99
+		{10, maxInt - 10, 10, 90, nil},
+		{10, maxInt - 9, 10, 90, nil}, // the last byte asked for is MaxInt64
+		{10, maxInt - 8, 10, 90, nil}, // ... and here it would be past it
+		{0, maxInt, 0, 100, nil},
+		{1, maxInt, 1, 99, nil},
+		{2, maxInt, 2, 98, nil},
+		{50, maxInt - 49, 50, 50, nil},
+		{99, maxInt, 99, 1, nil},
+		{100, maxInt, 100, 0, nil},
+		{101, maxInt, 0, 0, objstore.ErrInvalidRange},
+		{1 << 40, 10, 0, 0, objstore.ErrInvalidRange},
+		{maxInt / 2, maxInt/2 + 10, 0, 0, objstore.ErrInvalidRange},
+		{maxInt - 100, 100, 0, 0, objstore.ErrInvalidRange},
+		{maxInt - 1, 1, 0, 0, objstore.ErrInvalidRange},
+		{maxInt - 1, maxInt, 0, 0, objstore.ErrInvalidRange},
+		{maxInt, 1, 0, 0, objstore.ErrInvalidRange},
+		{maxInt, maxInt, 0, 0, objstore.ErrInvalidRange},
+		{maxInt, -1, 0, 0, objstore.ErrInvalidRange},
+	})
+	c.checkRanges("empty", nil, []rangeTest{
+		{0, maxInt, 0, 0, nil},
+		{1, maxInt, 0, 0, objstore.ErrInvalidRange},
+		{maxInt, maxInt, 0, 0, objstore.ErrInvalidRange},
+	})
+}
+
+// G5: every byte served is the byte asked for, at the offset the Reader
+// reports: ranges of all shapes over an object larger than one read, each
+// compared byte for byte. (A driver's proxy tests show the other half of
+// the rule: a response for other bytes is an error, never data.)
+func caseServedBytes(c *C) {
+	const size = 1<<20 + 7
+	data := gen(7, size)
+	c.put("k", data, nil)
+	tests := []rangeTest{
+		{0, 1, 0, 1, nil},
+		{0, size - 1, 0, size - 1, nil},
+		{1, size - 1, 1, size - 1, nil},
+		{size - 1, 1, size - 1, 1, nil},
+		{size - 1, math.MaxInt64, size - 1, 1, nil},
+		{1 << 19, -1, 1 << 19, size - 1<<19, nil},
+		{1 << 19, math.MaxInt64 - 1<<19, 1 << 19, size - 1<<19, nil},
+	}
+	rnd := rand.New(rand.NewPCG(7, 7))
+	for range 8 {
+		off := rnd.Int64N(size)
+		n := 1 + rnd.Int64N(size)
+		tests = append(tests, rangeTest{off, n, off, min(n, size-off), nil})
+	}
+	c.checkRanges("k", data, tests)
+}
+
+// rangeTest is one ranged Get of an object and what it must serve: the
+// bytes [wantOff, wantOff+wantN) of it, or an error of class err.
+type rangeTest struct {
+	off, length    int64
+	wantOff, wantN int64
+	err            error
+}
+
+// checkRanges runs each test against key, which holds data, and reports
+// every range that serves other bytes, or other Offset, Length or Size,
+// than it should.
+func (c *C) checkRanges(key string, data []byte, tests []rangeTest) {
+	c.Helper()
+	for _, tt := range tests {
+		what := fmt.Sprintf("Get(%q, Range{%d, %d})", key, tt.off, tt.length)
+		r, err := c.s.Get(c.ctx, key, &objstore.GetOptions{Range: &objstore.Range{Offset: tt.off, Length: tt.length}})
+		if tt.err != nil {
+			if err == nil {
+				got, _ := io.ReadAll(r)
+				r.Close()
+				c.Errorf("%s served Offset %d Length %d and %d bytes; want an error that is %v", what, r.Offset, r.Length, len(got), tt.err)
+				continue
+			}
+			c.wantErr(err, tt.err, what)
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, objstore.ErrUnsupported) {
+				c.unsupported(what, err)
+			}
+			c.Errorf("%s: %v", what, err)
+			continue
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		want := data[tt.wantOff : tt.wantOff+tt.wantN]
+		switch {
+		case err != nil:
+			c.Errorf("%s: reading: %v after %d bytes", what, err, len(got))
+		case r.Offset != tt.wantOff || r.Length != tt.wantN || r.Attrs.Size != int64(len(data)):
+			c.Errorf("%s served Offset %d Length %d Size %d; want %d, %d, %d", what, r.Offset, r.Length, r.Attrs.Size, tt.wantOff, tt.wantN, len(data))
+		case !bytes.Equal(got, want):
+			i := 0
+			for i < len(got) && i < len(want) && got[i] == want[i] {
+				i++
+			}
+			c.Errorf("%s served %d bytes that differ from the object's bytes [%d, %d) from byte %d on", what, len(got), tt.wantOff, tt.wantOff+tt.wantN, i)
 		}
 	}
 }

@@ -97,9 +97,19 @@ func (s *Store) copyStream(ctx context.Context, c copyJob) (objstore.Attrs, erro
 	if err != nil {
 		return objstore.Attrs{}, s.fail("copy", c.src, err, condNone)
 	}
-	srcAttrs := downloadAttrs(c.src, resp)
-	// A broken body resumes as a Get's does (not with azblob's retry
-	// reader, whose retries start afresh on every Read).
+	// The source's bytes are checked like a Get's (rule G5): all of them.
+	srcAttrs, _, _, err := s.served(c.src, nil, resp)
+	if err != nil {
+		var oe *objstore.Error
+		if errors.As(err, &oe) {
+			oe.Op = "copy"
+		}
+		return objstore.Attrs{}, err
+	}
+	// A broken body resumes pinned to the ETag, within the retry budget,
+	// as a Get's does: with s.reopen, which checks that each resumption
+	// carries the bytes asked for. azblob's RetryReader served whatever
+	// came back.
 	body := objstore.NewResumableReader(dctx, &ctxBody{ctx: dctx, body: resp.Body}, srcAttrs, 0, srcAttrs.Size, s.reopen(srcBlob, c.src))
 	defer body.Close()
 	w := write{

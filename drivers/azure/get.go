@@ -16,10 +16,7 @@ import (
 	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
-var (
-	errNotModified = errors.New("the ETag matches IfNoneMatch")
-	errNoSize      = errors.New("the response carries neither Content-Range nor Content-Length")
-)
+var errNotModified = errors.New("the ETag matches IfNoneMatch")
 
 // Get opens the object at key, or the range opts asks for, with one
 // request in the common cases:
@@ -33,6 +30,10 @@ var (
 //     Content-Range plus one Get Blob Properties for the attributes; an
 //     offset past the size gives ErrInvalidRange.
 //   - a Range of length 0: Get Blob Properties only.
+//
+// Before it serves a byte, Get checks that the response carries exactly
+// the bytes asked for ([objstore.Namespace.CheckServed]): a service or
+// proxy that ignored the range fails the Get (rule G5).
 //
 // IfMatch and IfNoneMatch travel as If-Match and If-None-Match. Azure
 // rejects If-None-Match: * on reads (400 UnsatisfiableCondition), so
@@ -83,11 +84,14 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 		}
 		return objstore.NewReader(http.NoBody, a, off, 0), nil
 	case r == nil || r.Offset == 0:
-		resp, err := s.download(ctx, bb, key, blob.HTTPRange{}, o)
+		resp, err := s.download(ctx, bb, key, nil, o)
 		if err != nil {
 			return nil, err
 		}
-		a := downloadAttrs(key, resp)
+		a, _, _, err := s.served(key, nil, resp)
+		if err != nil {
+			return nil, err
+		}
 		_, length, err := s.ns.ResolveRange(key, r, a.Size)
 		if err != nil {
 			resp.Body.Close()
@@ -95,11 +99,7 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 		}
 		return objstore.NewResumableReader(ctx, &ctxBody{ctx: ctx, body: resp.Body}, a, 0, length, s.reopen(bb, key)), nil
 	}
-	rng := blob.HTTPRange{Offset: r.Offset}
-	if r.Length > 0 {
-		rng.Count = r.Length
-	}
-	resp, err := s.download(ctx, bb, key, rng, o)
+	resp, err := s.download(ctx, bb, key, r, o)
 	var re *azcore.ResponseError
 	if errors.As(err, &re) && re.StatusCode == http.StatusRequestedRangeNotSatisfiable {
 		// The offset is at or past the end. Content-Range ("bytes */SIZE")
@@ -121,29 +121,59 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 	if err != nil {
 		return nil, err
 	}
-	a := downloadAttrs(key, resp)
-	// Azurite answers an offset equal to the size with 206 and an empty
-	// body rather than 416; ResolveRange serves that as empty too.
-	off, length, err := s.ns.ResolveRange(key, r, a.Size)
+	a, off, length, err := s.served(key, r, resp)
 	if err != nil {
-		resp.Body.Close()
 		return nil, err
 	}
 	return objstore.NewResumableReader(ctx, &ctxBody{ctx: ctx, body: resp.Body}, a, off, length, s.reopen(bb, key)), nil
 }
 
+// httpRange returns the x-ms-range of r, nil for none: its end is
+// r.Last(), or none when the range runs to the end (Count 0), so that a
+// huge Length never overflows into a header the service would ignore.
+func httpRange(r *objstore.Range) blob.HTTPRange {
+	if r == nil {
+		return blob.HTTPRange{}
+	}
+	rng := blob.HTTPRange{Offset: r.Offset}
+	if _, bounded := r.Last(); bounded {
+		rng.Count = r.Length
+	}
+	return rng
+}
+
+// served checks that a Get Blob response for asked (nil: the whole blob)
+// carries exactly those bytes, with [objstore.Namespace.CheckServed], and
+// returns the blob's attributes and the bytes it carries. On error it
+// closes the body.
+func (s *Store) served(key string, asked *objstore.Range, resp blob.DownloadStreamResponse) (a objstore.Attrs, offset, length int64, err error) {
+	cl := int64(-1)
+	if resp.ContentLength != nil {
+		cl = *resp.ContentLength
+	}
+	offset, length, size, err := s.ns.CheckServed(key, asked, deref(resp.ContentRange), cl)
+	if err != nil {
+		resp.Body.Close()
+		return objstore.Attrs{}, 0, 0, err
+	}
+	a = downloadAttrs(key, resp)
+	a.Size = size
+	return a, offset, length, nil
+}
+
 // reopen returns how a Reader of key resumes: one Get Blob of the bytes
 // [offset, offset+length) with If-Match: etag. A changed or deleted blob
 // gives ErrPrecondition, and so does a response that carries another ETag.
-// A response for other bytes than those asked fails, so that no byte is
-// served twice or skipped.
+// A response for other bytes than those asked fails (CheckServed), so that
+// no byte is served twice or skipped.
 func (s *Store) reopen(bb *blockblob.Client, key string) objstore.ReopenFunc {
 	return func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
 		if err := s.begin(ctx, "get", key); err != nil {
 			return nil, err
 		}
+		asked := &objstore.Range{Offset: offset, Length: length}
 		resp, err := bb.DownloadStream(ctx, &blob.DownloadStreamOptions{
-			Range:            blob.HTTPRange{Offset: offset, Count: length},
+			Range:            httpRange(asked),
 			AccessConditions: accessConditions(etag, ""),
 		})
 		if err != nil {
@@ -157,20 +187,21 @@ func (s *Store) reopen(bb *blockblob.Client, key string) objstore.ReopenFunc {
 			return nil, failKind("get", key, objstore.ErrPrecondition,
 				fmt.Errorf("resuming the read of ETag %s, the service answered with ETag %s", etag, got))
 		}
-		want := fmt.Sprintf("bytes %d-%d/", offset, offset+length-1)
-		if cr := deref(resp.ContentRange); !strings.HasPrefix(cr, want) || deref(resp.ContentLength) != length {
+		if _, _, n, err := s.served(key, asked, resp); err != nil {
+			return nil, err
+		} else if n != length {
 			resp.Body.Close()
 			return nil, failKind("get", key, nil,
-				fmt.Errorf("resuming the read at byte %d, the service answered with Content-Range %q and Content-Length %d", offset, cr, deref(resp.ContentLength)))
+				fmt.Errorf("resuming the read at byte %d, the service answered with %d bytes where %d were asked for (Content-Range %q)", offset, n, length, deref(resp.ContentRange)))
 		}
 		return &ctxBody{ctx: ctx, body: resp.Body}, nil
 	}
 }
 
-// download sends Get Blob. A 304, which the SDK returns as a response
-// without error, becomes ErrNotModified.
-func (s *Store) download(ctx context.Context, bb *blockblob.Client, key string, rng blob.HTTPRange, o objstore.GetOptions) (blob.DownloadStreamResponse, error) {
-	resp, err := bb.DownloadStream(ctx, &blob.DownloadStreamOptions{Range: rng, AccessConditions: accessConditions(o.IfMatch, o.IfNoneMatch)})
+// download sends Get Blob for r (nil: the whole blob). A 304, which the
+// SDK returns as a response without error, becomes ErrNotModified.
+func (s *Store) download(ctx context.Context, bb *blockblob.Client, key string, r *objstore.Range, o objstore.GetOptions) (blob.DownloadStreamResponse, error) {
+	resp, err := bb.DownloadStream(ctx, &blob.DownloadStreamOptions{Range: httpRange(r), AccessConditions: accessConditions(o.IfMatch, o.IfNoneMatch)})
 	if err != nil {
 		var re *azcore.ResponseError
 		if errors.As(err, &re) && re.StatusCode == http.StatusRequestedRangeNotSatisfiable {
@@ -181,10 +212,6 @@ func (s *Store) download(ctx context.Context, bb *blockblob.Client, key string, 
 	if resp.Body == nil {
 		// azblob turns a 304 into a nil error with ErrorCode set and no body.
 		return resp, failKind("get", key, objstore.ErrNotModified, fmt.Errorf("%w (%s)", errNotModified, deref(resp.ErrorCode)))
-	}
-	if resp.ContentLength == nil && resp.ContentRange == nil {
-		resp.Body.Close()
-		return resp, failKind("get", key, nil, errNoSize)
 	}
 	return resp, nil
 }

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -28,6 +25,10 @@ import (
 // IfMatch and IfNoneMatch go to the server as If-Match and If-None-Match:
 // 412 is ErrPrecondition and 304 ErrNotModified. A missing key gives
 // ErrNotFound, a missing bucket ErrBucketNotFound.
+//
+// Before it serves a byte, Get checks that the response carries exactly
+// the bytes asked for ([objstore.Namespace.CheckServed]): a server or
+// proxy that ignored the Range header fails the Get (rule G5).
 //
 // When the body breaks midway on a network error, the Reader resumes with
 // a ranged GetObject for the bytes not yet read, pinned with If-Match to
@@ -60,7 +61,7 @@ func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) 
 		out, err := s.client.GetObject(ctx, &awss3.GetObjectInput{
 			Bucket:      &s.bucket,
 			Key:         &full,
-			Range:       stringOrNil(rangeHeader(o.Range)),
+			Range:       stringOrNil(rangeHeader(asked(o.Range))),
 			IfMatch:     stringOrNil(o.IfMatch),
 			IfNoneMatch: stringOrNil(o.IfNoneMatch),
 		}, s.callOpts...)
@@ -104,55 +105,60 @@ func (s *Store) getNothing(ctx context.Context, key, full string, o *objstore.Ge
 	return objstore.NewReader(http.NoBody, attrs, off, 0), false, nil
 }
 
-// rangeHeader returns the Range header for r, or "" to read the whole
-// object. r.Length is not zero.
-func rangeHeader(r *objstore.Range) string {
-	switch {
-	case r == nil || r.Offset == 0 && r.Length < 0:
-		return ""
-	case r.Length < 0 || r.Length > math.MaxInt64-r.Offset:
-		return fmt.Sprintf("bytes=%d-", r.Offset)
+// asked returns the range a GetObject for r asks the server for: nil, no
+// Range header, for the whole object. r.Length is not zero.
+func asked(r *objstore.Range) *objstore.Range {
+	if r == nil {
+		return nil
 	}
-	return fmt.Sprintf("bytes=%d-%d", r.Offset, r.Offset+r.Length-1)
+	if _, bounded := r.Last(); r.Offset == 0 && !bounded {
+		return nil
+	}
+	return r
 }
 
-// reader turns a GetObject response into a Reader that resumes with
-// s.reopen.
-func (s *Store) reader(ctx context.Context, key, full string, out *awss3.GetObjectOutput, rng *objstore.Range) (*objstore.Reader, error) {
-	attrs := objstore.Attrs{
+// rangeHeader returns the Range header that asks for r, or "" for none.
+// Its end is r.Last(), so that a huge Length never overflows (rule G3).
+func rangeHeader(r *objstore.Range) string {
+	if r == nil {
+		return ""
+	}
+	if last, bounded := r.Last(); bounded {
+		return fmt.Sprintf("bytes=%d-%d", r.Offset, last)
+	}
+	return fmt.Sprintf("bytes=%d-", r.Offset)
+}
+
+// served checks that a GetObject response for asked (nil: the whole
+// object) carries exactly those bytes, with
+// [objstore.Namespace.CheckServed], and returns the object's attributes
+// and the bytes it carries. On error it closes the body.
+func (s *Store) served(key string, asked *objstore.Range, out *awss3.GetObjectOutput) (attrs objstore.Attrs, offset, length int64, err error) {
+	cl := int64(-1)
+	if out.ContentLength != nil {
+		cl = *out.ContentLength
+	}
+	offset, length, size, err := s.ns.CheckServed(key, asked, aws.ToString(out.ContentRange), cl)
+	if err != nil {
+		out.Body.Close()
+		return objstore.Attrs{}, 0, 0, err
+	}
+	return objstore.Attrs{
 		Key:         key,
+		Size:        size,
 		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
 		ModTime:     aws.ToTime(out.LastModified).UTC(),
 		ContentType: objstore.ContentTypeOrDefault(aws.ToString(out.ContentType)),
 		Metadata:    objstore.NormalizeMetadata(out.Metadata),
-	}
-	n := aws.ToInt64(out.ContentLength)
-	if out.ContentLength == nil || n < 0 {
-		out.Body.Close()
-		return nil, &objstore.Error{Driver: Scheme, Op: "get", Key: key, Err: errors.New("the response has no Content-Length")}
-	}
-	if cr := aws.ToString(out.ContentRange); cr != "" {
-		start, end, size, ok := parseContentRange(cr)
-		if !ok || end-start+1 != n {
-			out.Body.Close()
-			return nil, &objstore.Error{Driver: Scheme, Op: "get", Key: key,
-				Err: fmt.Errorf("the response has Content-Range %q and Content-Length %d, which disagree", cr, n)}
-		}
-		attrs.Size = size
-		return objstore.NewResumableReader(ctx, out.Body, attrs, start, n, s.reopen(key, full)), nil
-	}
-	// The whole object: no range was asked for, or the server ignored it.
-	attrs.Size = n
-	off, length, err := s.ns.ResolveRange(key, rng, n)
+	}, offset, length, nil
+}
+
+// reader turns a GetObject response for rng into a Reader that resumes
+// with s.reopen, once served has checked it.
+func (s *Store) reader(ctx context.Context, key, full string, out *awss3.GetObjectOutput, rng *objstore.Range) (*objstore.Reader, error) {
+	attrs, off, length, err := s.served(key, asked(rng), out)
 	if err != nil {
-		out.Body.Close()
 		return nil, err
-	}
-	if off > 0 {
-		if _, err := io.CopyN(io.Discard, out.Body, off); err != nil {
-			out.Body.Close()
-			return nil, &objstore.Error{Driver: Scheme, Op: "get", Key: key, Err: err}
-		}
 	}
 	return objstore.NewResumableReader(ctx, out.Body, attrs, off, length, s.reopen(key, full)), nil
 }
@@ -161,16 +167,17 @@ func (s *Store) reader(ctx context.Context, key, full string, out *awss3.GetObje
 // [offset, offset+length) with If-Match: etag. A changed or deleted object
 // gives ErrPrecondition, and so does a response that carries another ETag
 // (a server that ignored If-Match). A response for other bytes than those
-// asked fails, so that no byte is served twice or skipped.
+// asked fails (CheckServed), so that no byte is served twice or skipped.
 func (s *Store) reopen(key, full string) objstore.ReopenFunc {
 	return func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
 		if err := s.begin(ctx, "get", key); err != nil {
 			return nil, err
 		}
+		want := &objstore.Range{Offset: offset, Length: length}
 		out, err := s.client.GetObject(ctx, &awss3.GetObjectInput{
 			Bucket:  &s.bucket,
 			Key:     &full,
-			Range:   aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1)),
+			Range:   aws.String(rangeHeader(want)),
 			IfMatch: &etag,
 		}, s.callOpts...)
 		if err != nil {
@@ -181,37 +188,13 @@ func (s *Store) reopen(key, full string) objstore.ReopenFunc {
 			return nil, &objstore.Error{Driver: Scheme, Op: "get", Key: key, Kind: objstore.ErrPrecondition,
 				Err: fmt.Errorf("resuming the read of ETag %s, the server answered with ETag %s", etag, got)}
 		}
-		cr := aws.ToString(out.ContentRange)
-		first, last, _, ok := parseContentRange(cr)
-		if !ok || first != offset || last != offset+length-1 || aws.ToInt64(out.ContentLength) != length {
+		if _, _, n, err := s.served(key, want, out); err != nil {
+			return nil, err
+		} else if n != length {
 			out.Body.Close()
 			return nil, &objstore.Error{Driver: Scheme, Op: "get", Key: key,
-				Err: fmt.Errorf("resuming the read at byte %d, the server answered with Content-Range %q and Content-Length %d", offset, cr, aws.ToInt64(out.ContentLength))}
+				Err: fmt.Errorf("resuming the read at byte %d, the server answered with %d bytes where %d were asked for (Content-Range %q)", offset, n, length, aws.ToString(out.ContentRange))}
 		}
 		return out.Body, nil
 	}
-}
-
-// parseContentRange parses "bytes first-last/size".
-func parseContentRange(v string) (first, last, size int64, ok bool) {
-	rest, found := strings.CutPrefix(v, "bytes ")
-	if !found {
-		return 0, 0, 0, false
-	}
-	span, total, found := strings.Cut(rest, "/")
-	if !found {
-		return 0, 0, 0, false
-	}
-	a, b, found := strings.Cut(span, "-")
-	if !found {
-		return 0, 0, 0, false
-	}
-	var err1, err2, err3 error
-	first, err1 = strconv.ParseInt(a, 10, 64)
-	last, err2 = strconv.ParseInt(b, 10, 64)
-	size, err3 = strconv.ParseInt(total, 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || first < 0 || last < first || size <= last {
-		return 0, 0, 0, false
-	}
-	return first, last, size, true
 }

@@ -46,3 +46,11 @@ func TestResumeS3(t *testing.T) {
 		RangeOf: func(h http.Header) string { return h.Get("Range") },
 	}.Run(t)
 }
+
+// TestIgnoredRangeS3 plays, through a proxy in front of MinIO, a server
+// that ignores the Range header: see faultproxy.IgnoredRange for what it
+// proves.
+func TestIgnoredRangeS3(t *testing.T) {
+	proxied, direct, p := resumeStores(t)
+	faultproxy.IgnoredRange{Proxied: proxied, Direct: direct, Proxy: p, Driver: Scheme}.Run(t)
+}
