@@ -60,7 +60,13 @@ type Store struct {
 }
 
 // New returns a fresh, private in-memory store, like mem://.
-func New() *Store { return newStore(newBucket(), objstore.Namespace{Driver: Scheme}) }
+func New() *Store { return newStore(newBucket(), objstore.Namespace{Driver: Scheme, Native: keyRules}) }
+
+// keyRules are the keys the memory driver addresses: those S3 holds, the
+// most any backend does, so that tests can hold the keys other tools
+// write to S3 ("dots./b.txt", "a//b", "/lead", "dir/") and read them
+// through a portable store (rule K3).
+var keyRules = objstore.KeyRules{Backend: "the memory driver", MaxLen: objstore.MaxKeyLen}
 
 func newStore(b *bucket, ns objstore.Namespace) *Store { return &Store{b: b, ns: ns} }
 

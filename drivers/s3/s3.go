@@ -70,6 +70,11 @@ const (
 	defaultCopy   = 512 << 20 // Options.CopyPartSize
 )
 
+// keyRules are the keys S3 holds: 1 to 1024 bytes of UTF-8, any
+// character but NUL, any segments. S3-compatible servers may hold fewer
+// (MinIO refuses "a//b" and "." or ".." segments), and answer so.
+var keyRules = objstore.KeyRules{Backend: "S3", MaxLen: objstore.MaxKeyLen}
+
 // maxParts is the most parts one upload may have. Tests lower it.
 var maxParts = 10_000
 
@@ -108,6 +113,12 @@ type Options struct {
 	// CopyPartSize is the part size of a multipart copy: 5 MiB to 5 GiB,
 	// 512 MiB when zero, and raised so that the copy fits in 10,000 parts.
 	CopyPartSize int64
+
+	// Keys is the rule for the keys Put and Copy create, like the keys=
+	// URL parameter: objstore.KeysPortable (the zero value, rule K1) or
+	// objstore.KeysNative, any key S3 can hold (rule K4). Reads address
+	// any key S3 can hold either way (rule K3).
+	Keys objstore.KeyMode
 
 	// HTTPClient, if set, sends this store's S3 requests in place of the
 	// pipeline's own transport, under its retries, logging and tracing.
@@ -164,6 +175,7 @@ func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
 	if err := o.fill(); err != nil {
 		return nil, err
 	}
+	ns.Keys, ns.Native = o.Keys, keyRules
 	pipe := o.pipe
 	if pipe == nil {
 		var err error
@@ -235,6 +247,8 @@ func (o *Options) fill() error {
 		return objstore.InvalidArgument(Scheme, "open", "", fmt.Sprintf(format, args...))
 	}
 	switch {
+	case objstore.CheckKeyMode(o.Keys) != "":
+		return fail("%s", objstore.CheckKeyMode(o.Keys))
 	case o.PartSize == 0:
 		o.PartSize = defaultPart
 	case o.PartSize < minPartSize || o.PartSize > maxPartSize:
