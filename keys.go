@@ -80,6 +80,9 @@ type KeyRules struct {
 	NoControl bool
 	// NoBackslash refuses "\", which the backend reads as "/".
 	NoBackslash bool
+	// NoLeadingSlash refuses a key that starts with "/", which the backend
+	// strips (MinIO stores "/a" as "a").
+	NoLeadingSlash bool
 	// NoDotEnd refuses a segment that ends in ".", which the backend
 	// strips (so the request would address another name): "a./b", "a.",
 	// and so "." and "..".
@@ -145,6 +148,9 @@ func (r KeyRules) checkAddress(key string, prefix string) string {
 	}
 	if r.NoBackslash && strings.ContainsRune(key, '\\') {
 		return fmt.Sprintf("the key contains a backslash, which %s reads as \"/\"", r.Backend)
+	}
+	if key[0] == '/' && r.NoLeadingSlash {
+		return fmt.Sprintf("the key starts with \"/\", which %s strips, so the key would address another name", r.Backend)
 	}
 	if r.Paths {
 		switch {

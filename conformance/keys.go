@@ -198,6 +198,17 @@ func caseForeignKeys(c *C) {
 		s, err := c.r.open(c.ctx, "")
 		c.ok(err, "opening the store's root")
 		defer s.Close()
+		// The backend holds it under its own name, not as c.dir+"lead".
+		var listed []string
+		for e, err := range s.List(c.ctx, &objstore.ListOptions{Prefix: "/" + c.dir}) {
+			c.ok(err, fmt.Sprintf("List(%q)", "/"+c.dir))
+			if listed = append(listed, e.Key); len(listed) > 10 {
+				break
+			}
+		}
+		if !slices.Equal(listed, []string{lead}) {
+			c.Errorf("after Put(%q) through the keys=native store, List(%q) returned %q: the backend stored the key under another name, and the driver should refuse it", lead, "/"+c.dir, listed)
+		}
 		a, err := s.Stat(c.ctx, lead)
 		c.ok(err, fmt.Sprintf("Stat(%q)", lead))
 		if a.Key != lead {

@@ -77,8 +77,10 @@ type Options struct {
 // escaped. What is refused here a driver would store under another
 // key's name.
 var (
-	// memblob, s3blob, gcsblob: anything up to 1024 bytes.
+	// memblob, s3blob on AWS, gcsblob: anything up to 1024 bytes.
 	anyKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen}
+	// s3blob at an endpoint=: the server may strip a leading "/" (MinIO).
+	s3ServerKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/s3blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true}
 	// azureblob: the service strips a dot that ends a segment.
 	azureKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/azureblob", MaxLen: 1024, UTF16: true, NoDotEnd: true}
 	// fileblob: "a/./b" is the file a/b, and "/a" the file a.

@@ -149,5 +149,8 @@ func OpenURL(ctx context.Context, u *url.URL) (*Store, error) {
 	if r, ok := schemeKeyRules[inner]; ok {
 		ns.Native = r
 	}
+	if inner == "s3" && q.Get("endpoint") != "" {
+		ns.Native = s3ServerKeyRules
+	}
 	return &Store{b: b, ns: ns, ifAbsent: atomicIfNotExist[inner], owns: true}, nil
 }

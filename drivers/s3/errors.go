@@ -51,7 +51,12 @@ var codeKinds = map[string]error{
 	"KeyTooLongError":         objstore.ErrInvalidArgument,
 	"MetadataTooLarge":        objstore.ErrInvalidArgument,
 	"XMinioInvalidObjectName": objstore.ErrInvalidArgument,
-	"EntityTooLarge":          objstore.ErrInvalidArgument,
+	// MinIO refuses "." and ".." segments, which it cannot hold (rule
+	// K3); to a HEAD it answers a bare 400, which the SDK names
+	// BadRequest.
+	"XMinioInvalidResourceName": objstore.ErrInvalidArgument,
+	"BadRequest":                objstore.ErrInvalidArgument,
+	"EntityTooLarge":            objstore.ErrInvalidArgument,
 }
 
 // statusKinds classifies by HTTP status what codeKinds does not know.

@@ -70,10 +70,24 @@ const (
 	defaultCopy   = 512 << 20 // Options.CopyPartSize
 )
 
-// keyRules are the keys S3 holds: 1 to 1024 bytes of UTF-8, any
-// character but NUL, any segments. S3-compatible servers may hold fewer
-// (MinIO refuses "a//b" and "." or ".." segments), and answer so.
-var keyRules = objstore.KeyRules{Backend: "S3", MaxLen: objstore.MaxKeyLen}
+// The keys the driver addresses (rule K3). AWS holds 1 to 1024 bytes of
+// UTF-8, any character but NUL, any segments. An S3-compatible server (a
+// client with an endpoint) may hold fewer: MinIO refuses "a//b" and "."
+// or ".." segments, and says so, but stores "/a" as "a", which would make
+// a read or a Delete of "/a" reach "a"; so there a key may not start
+// with "/".
+var (
+	awsKeyRules    = objstore.KeyRules{Backend: "S3", MaxLen: objstore.MaxKeyLen}
+	serverKeyRules = objstore.KeyRules{Backend: "this S3-compatible server", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true}
+)
+
+// keyRules returns the rules for the server client sends requests to.
+func keyRules(client *awss3.Client) objstore.KeyRules {
+	if client.Options().BaseEndpoint != nil {
+		return serverKeyRules
+	}
+	return awsKeyRules
+}
 
 // maxParts is the most parts one upload may have. Tests lower it.
 var maxParts = 10_000
@@ -175,7 +189,7 @@ func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
 	if err := o.fill(); err != nil {
 		return nil, err
 	}
-	ns.Keys, ns.Native = o.Keys, keyRules
+	ns.Keys, ns.Native = o.Keys, keyRules(client)
 	pipe := o.pipe
 	if pipe == nil {
 		var err error
