@@ -121,8 +121,7 @@ func (r KeyRules) unit() string {
 }
 
 // checkAddress reports why the backend of r cannot address key, or "".
-// prefixLen is the length of the store's URL prefix, which counts toward
-// the limit.
+// prefix is the store's URL prefix, which counts toward the limit.
 func (r KeyRules) checkAddress(key string, prefix string) string {
 	if !r.set() {
 		return checkKey(key, len(prefix))
@@ -274,10 +273,22 @@ func (n Namespace) create(op, key string) (string, error) {
 }
 
 // checkWriteMetadata validates the Metadata of a write: rule M1, or in
-// KeysNative mode M1 with the keys the backend can hold.
-func (n Namespace) checkWriteMetadata(m map[string]string) string {
+// KeysNative mode M1 with the keys the backend can hold (rule M3).
+func (n Namespace) checkWriteMetadata(op, key string, m map[string]string) error {
+	native := checkMetadata(m, n.Native.checkMetadataKey)
 	if n.Keys == KeysNative {
-		return checkMetadata(m, n.Native.checkMetadataKey)
+		if native != "" {
+			return InvalidArgument(n.Driver, op, key, native)
+		}
+		return nil
 	}
-	return CheckMetadata(m)
+	msg := CheckMetadata(m)
+	if msg == "" {
+		return nil
+	}
+	err := InvalidArgument(n.Driver, op, key, msg)
+	if native == "" && n.Native.set() {
+		err.Hint = fmt.Sprintf("the metadata is not portable (rule M1), though %s can hold it; to write it anyway, open the store with %s=native", n.Native.Backend, KeysParam)
+	}
+	return err
 }

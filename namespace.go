@@ -108,8 +108,8 @@ func (n Namespace) Put(key string, opts *PutOptions) (string, error) {
 	if msg := checkHeaderValue("ContentType", opts.ContentType); msg != "" {
 		return fail(msg)
 	}
-	if msg := n.checkWriteMetadata(opts.Metadata); msg != "" {
-		return fail(msg)
+	if err := n.checkWriteMetadata("put", key, opts.Metadata); err != nil {
+		return "", err
 	}
 	return full, nil
 }

@@ -247,6 +247,9 @@ func TestNamespaceNativeMetadata(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("%v on %s: Put with Metadata %q: %v, want ok=%v", tt.mode, tt.rules.Backend, tt.md, err, tt.ok)
 		}
+		if tt.mode == objstore.KeysPortable && err != nil && !strings.Contains(err.Error(), "keys=native") {
+			t.Errorf("Put with Metadata %q: %v; the error does not point to keys=native", tt.md, err)
+		}
 	}
 }
 
