@@ -364,7 +364,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"cp", "mem://x/", dir}, exitUsage},
 		{[]string{"rm", "mem://x/dir/"}, exitUsage},
 		{[]string{"bench", "-n", "0", "mem://"}, exitUsage},
-		{[]string{"stat", "mem://x/bad%00key"}, exitUsage}, // no backend addresses a NUL
+		{[]string{"stat", "mem://x/bad%00key"}, exitUsage},   // no backend addresses a NUL
 		{[]string{"stat", "mem://x/bad//key"}, exitNotFound}, // a key S3 holds, not written
 		{[]string{"cp", "-", "mem://x/bad//key"}, exitUsage}, // not portable: keys=native writes it
 	} {
