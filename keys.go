@@ -71,18 +71,23 @@ type KeyRules struct {
 	// not set.
 	MaxLen int
 	UTF16  bool
-	// Paths: keys are relative paths, as on a file system: no leading or
-	// trailing "/", no empty, "." or ".." segment.
-	Paths bool
+	// NoLeadingSlash refuses a key that starts with "/", which the backend
+	// strips (MinIO stores "/a" as "a") or cannot hold (a file system).
+	NoLeadingSlash bool
+	// NoTrailingSlash refuses a key that ends with "/", which the backend
+	// holds only as a directory.
+	NoTrailingSlash bool
+	// CleanSegments refuses empty, "." and ".." segments, which the
+	// backend resolves away ("a//b" and "a/./b" are "a/b"), so that the
+	// key would address another name, or leave the store.
+	CleanSegments bool
 	// MaxSegment, if not zero, is the most bytes between two slashes.
 	MaxSegment int
-	// NoControl refuses control characters and Unicode noncharacters.
+	// NoControl refuses control characters and Unicode noncharacters,
+	// which the backend refuses or strips.
 	NoControl bool
 	// NoBackslash refuses "\", which the backend reads as "/".
 	NoBackslash bool
-	// NoLeadingSlash refuses a key that starts with "/", which the backend
-	// strips (MinIO stores "/a" as "a").
-	NoLeadingSlash bool
 	// NoDotEnd refuses a segment that ends in ".", which the backend
 	// strips (so the request would address another name): "a./b", "a.",
 	// and so "." and "..".
@@ -142,33 +147,30 @@ func (r KeyRules) checkAddress(key string, prefix string) string {
 	}
 	if r.NoControl {
 		if c, ok := controlRune(key); ok {
-			return fmt.Sprintf("the key contains the control character or noncharacter %U, which %s does not accept", c, r.Backend)
+			return fmt.Sprintf("the key contains the control character or noncharacter %U, which %s refuses or strips", c, r.Backend)
 		}
 	}
 	if r.NoBackslash && strings.ContainsRune(key, '\\') {
 		return fmt.Sprintf("the key contains a backslash, which %s reads as \"/\"", r.Backend)
 	}
-	if key[0] == '/' && r.NoLeadingSlash {
-		return fmt.Sprintf("the key starts with \"/\", which %s strips, so the key would address another name", r.Backend)
-	}
-	if r.Paths {
-		switch {
-		case key[0] == '/':
-			return fmt.Sprintf("the key starts with \"/\", an absolute path, which %s cannot hold", r.Backend)
-		case key[len(key)-1] == '/':
-			return fmt.Sprintf("the key ends with \"/\", which names a directory on %s, not an object", r.Backend)
-		}
-	}
-	if !r.Paths && !r.NoDotEnd && r.MaxSegment == 0 && len(r.Reserved) == 0 {
+	switch {
+	case r.NoLeadingSlash && key[0] == '/':
+		return fmt.Sprintf("the key starts with \"/\", which %s strips or cannot hold, so the key would address another name", r.Backend)
+	case r.NoTrailingSlash && key[len(key)-1] == '/':
+		return fmt.Sprintf("the key ends with \"/\", which names a directory on %s, not an object", r.Backend)
+	case !r.CleanSegments && !r.NoDotEnd && r.MaxSegment == 0 && len(r.Reserved) == 0:
 		return ""
 	}
-	for seg := range strings.SplitSeq(key, "/") {
-		if r.Paths {
+	// A leading or trailing "/" is NoLeadingSlash's and NoTrailingSlash's
+	// to judge, not an empty segment.
+	segments := strings.TrimSuffix(strings.TrimPrefix(key, "/"), "/")
+	for seg := range strings.SplitSeq(segments, "/") {
+		if r.CleanSegments {
 			switch seg {
 			case "":
-				return fmt.Sprintf("the key has an empty segment (\"//\"), which %s cannot hold", r.Backend)
+				return fmt.Sprintf("the key has an empty segment (\"//\"), which %s collapses, so the key would address another name", r.Backend)
 			case ".", "..":
-				return fmt.Sprintf("the key has a %q segment, which %s resolves away", seg, r.Backend)
+				return fmt.Sprintf("the key has a %q segment, which %s resolves away, so the key would address another name", seg, r.Backend)
 			}
 		}
 		if r.NoDotEnd && strings.HasSuffix(seg, ".") {

@@ -129,7 +129,7 @@ func TestQuoteETag(t *testing.T) {
 func TestNamespaceReadsAreLenient(t *testing.T) {
 	s3 := objstore.KeyRules{Backend: "S3", MaxLen: 1024}
 	azure := objstore.KeyRules{Backend: "Azure Blob", MaxLen: 1024, UTF16: true, NoControl: true, NoBackslash: true, NoDotEnd: true, IdentMetadata: true}
-	file := objstore.KeyRules{Backend: "the file system", MaxLen: 4095, Paths: true, MaxSegment: 255, Reserved: []string{".objstore."}}
+	file := objstore.KeyRules{Backend: "the file system", MaxLen: 4095, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255, Reserved: []string{".objstore."}}
 	emoji := strings.Repeat("\U0001F600", 512) // 2048 bytes, 1024 UTF-16 code units
 	for _, tt := range []struct {
 		name     string
@@ -141,6 +141,8 @@ func TestNamespaceReadsAreLenient(t *testing.T) {
 			[]string{strings.Repeat("k", 1025), emoji}},
 		{"Azure", azure, []string{"a//b", "/lead", "dir/", "a/.b", emoji},
 			[]string{"dots./b.txt", "tail.", "a/./b", "a/../b", "..", `a\b`, "a\x01b", "a\uffff", emoji + "k"}},
+		{"S3-compatible server", objstore.KeyRules{Backend: "server", MaxLen: 1024, NoLeadingSlash: true, CleanSegments: true, NoControl: true},
+			[]string{"dots./b.txt", "dir/", "a/.b", `a\b`}, []string{"/lead", "a//b", "dir//", "a/./b", "a/../b", "./a", "a\x01b", "//a"}},
 		{"file", file, []string{"dots./b.txt", "tail.", "a\x01b", `a\b`, strings.Repeat("k/", 1000) + "k"},
 			[]string{"a//b", "/lead", "dir/", "..", "../x", "a/../../x", "./x", ".objstore.", "d/.objstore./x", strings.Repeat("k", 256)}},
 	} {

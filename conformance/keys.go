@@ -129,14 +129,24 @@ var foreignKeys = []string{
 	"dots./b.txt", "tail.", "a//b", "dir/", "a/./b", "a/../b", `back\slash`, "ctl\x01char", "a/b",
 }
 
-// writeForeign writes each of keys, its own name as its content, through
-// the keys=native store n, and returns those the backend holds. A key
-// refused with ErrInvalidArgument is one the backend cannot hold.
+// foreignContent is what writeForeign writes at key k: its name, or
+// nothing for a "dir/" marker, as the S3 console writes one (and as
+// versitygw requires).
+func foreignContent(k string) []byte {
+	if strings.HasSuffix(k, "/") {
+		return nil
+	}
+	return []byte(k)
+}
+
+// writeForeign writes each of keys, with foreignContent, through the
+// keys=native store n, and returns those the backend holds. A key refused
+// with ErrInvalidArgument is one the backend cannot hold.
 func writeForeign(c *C, n objstore.Store, keys []string) []string {
 	c.Helper()
 	var held []string
 	for _, k := range keys {
-		_, err := n.Put(c.ctx, k, strings.NewReader(k), nil)
+		_, err := n.Put(c.ctx, k, bytes.NewReader(foreignContent(k)), nil)
 		switch {
 		case err == nil:
 			held = append(held, k)
@@ -157,33 +167,39 @@ func caseForeignKeys(c *C) {
 	if len(held) < 2 {
 		c.Fatalf("the keys=native store held only %q of %q; every backend holds a segment ending in a dot or an empty segment", held, foreignKeys)
 	}
+	// The backend holds each key under its own name: a backend that
+	// stores "a//b" as "a/b" would make reads of one reach the other, and
+	// its driver must refuse such keys.
+	want := slices.Sorted(slices.Values(held))
+	entries, err := c.list(objstore.ListOptions{}, 2*len(want))
+	c.ok(err, "List")
+	if got := keysOf(entries); !slices.Equal(got, want) {
+		c.Fatalf("after writing %q through the keys=native store, List returned %q: the backend stored some under other names, and the driver should refuse those keys", held, got)
+	}
 	for _, k := range held {
 		if k == "a/b" {
 			continue // portable: there to show a//b, a/./b and a/../b are other keys
 		}
-		c.content(k, []byte(k), "")
-		if st := c.stat(k); st.Key != k || st.Size != int64(len(k)) {
+		c.content(k, foreignContent(k), "")
+		if st := c.stat(k); st.Key != k || st.Size != int64(len(foreignContent(k))) {
 			c.Errorf("Stat(%q) returned Key %q, Size %d", k, st.Key, st.Size)
 		}
-		cp, err := c.s.Copy(c.ctx, "copied", k, nil)
-		c.ok(err, fmt.Sprintf("Copy from %q", k))
-		if cp.Key != "copied" {
-			c.Errorf("Copy from %q returned Key %q", k, cp.Key)
+		if !strings.HasSuffix(k, "/") { // versitygw cannot copy a directory marker (500)
+			cp, err := c.s.Copy(c.ctx, "copied", k, nil)
+			c.ok(err, fmt.Sprintf("Copy from %q", k))
+			if cp.Key != "copied" {
+				c.Errorf("Copy from %q returned Key %q", k, cp.Key)
+			}
+			c.content("copied", foreignContent(k), "")
 		}
-		c.content("copied", []byte(k), "")
 		_, err = c.s.Put(c.ctx, k, strings.NewReader("x"), nil)
 		if c.wantErr(err, objstore.ErrInvalidArgument, fmt.Sprintf("Put(%q) through the default store", k)) &&
 			!strings.Contains(err.Error(), objstore.KeysParam+"=native") {
 			c.Errorf("Put(%q) through the default store: the error does not point to %s=native: %v", k, objstore.KeysParam, err)
 		}
 	}
-	want := append(slices.Clone(held), "copied")
-	slices.Sort(want)
-	entries, err := c.list(objstore.ListOptions{}, 2*len(want))
+	entries, err = c.list(objstore.ListOptions{}, 2*len(want)+2)
 	c.ok(err, "List")
-	if got := keysOf(entries); !slices.Equal(got, want) {
-		c.Errorf("List returned\n %q\nwant\n %q", got, want)
-	}
 	for _, e := range entries {
 		c.ok(c.s.Delete(c.ctx, e.Key), fmt.Sprintf("Delete(%q) of a listed key", e.Key))
 		c.missing(e.Key)
@@ -237,11 +253,15 @@ func caseNativeWrites(c *C) {
 	if len(held) < 2 {
 		c.Fatalf("the keys=native store held only %q of %q", held, foreignKeys)
 	}
-	c.put("src", []byte("src"), nil)
 	for _, k := range held {
+		c.ok(n.Delete(c.ctx, k), fmt.Sprintf("Delete(%q)", k))
+		if strings.HasSuffix(k, "/") {
+			continue // versitygw cannot copy to a directory marker
+		}
+		c.put("src", []byte("src "+k), nil)
 		_, err := n.Copy(c.ctx, k, "src", nil)
 		c.ok(err, fmt.Sprintf("Copy to %q through the keys=native store", k))
-		c.content(k, []byte("src"), "")
+		c.content(k, []byte("src "+k), "")
 		if k != "a/b" {
 			_, err = c.s.Copy(c.ctx, k, "src", nil)
 			c.wantErr(err, objstore.ErrInvalidArgument, fmt.Sprintf("Copy to %q through the default store", k))

@@ -164,7 +164,7 @@ const hidden = ".objstore."
 // the bookkeeping directory, and up to 4095 bytes (PATH_MAX less its NUL)
 // with the root's path. On Windows a backslash separates paths and a
 // trailing dot is stripped, so both are refused there.
-var keyRules = objstore.KeyRules{Backend: "the file system", MaxLen: 4095, Paths: true, MaxSegment: 255,
+var keyRules = objstore.KeyRules{Backend: "the file system", MaxLen: 4095, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255,
 	NoBackslash: filepath.Separator == '\\', NoDotEnd: filepath.Separator == '\\', Reserved: []string{hidden}}
 
 var (

@@ -79,15 +79,16 @@ type Options struct {
 var (
 	// memblob, s3blob on AWS, gcsblob: anything up to 1024 bytes.
 	anyKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen}
-	// s3blob at an endpoint=: the server may strip a leading "/" (MinIO).
-	s3ServerKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/s3blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true}
+	// s3blob at an endpoint=: the server may store "/a" as "a" (MinIO),
+	// and "a//b" or "a/./b" as "a/b" (versitygw).
+	s3ServerKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/s3blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, CleanSegments: true}
 	// azureblob: the service strips a dot that ends a segment.
 	azureKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/azureblob", MaxLen: 1024, UTF16: true, NoDotEnd: true}
 	// fileblob: "a/./b" is the file a/b, and "/a" the file a.
-	fileKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, Paths: true, MaxSegment: 255}
+	fileKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
 	// wrapKeyRules are the KeyRules of a wrapped bucket whose Options do
 	// not say: keys that every gocloud driver stores under their own name.
-	wrapKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen, Paths: true, NoDotEnd: true, MaxSegment: 255}
+	wrapKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, NoDotEnd: true, MaxSegment: 255}
 )
 
 // schemeKeyRules are the KeyRules of each scheme OpenURL opens.

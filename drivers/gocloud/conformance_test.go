@@ -129,7 +129,7 @@ const unsupportedOrFail conformance.Status = "unsupported, or fail by timing"
 // any key; fileblob maps "a/./b" and "/a" to the files a/b and a.
 var (
 	anyKeys  = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen}
-	fileKeys = objstore.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, Paths: true, MaxSegment: 255}
+	fileKeys = objstore.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
 )
 
 func sdkError(err error) bool { return gcerrors.Code(err) == gcerrors.NotFound }

@@ -56,7 +56,9 @@ var codeKinds = map[string]error{
 	// BadRequest.
 	"XMinioInvalidResourceName": objstore.ErrInvalidArgument,
 	"BadRequest":                objstore.ErrInvalidArgument,
-	"EntityTooLarge":            objstore.ErrInvalidArgument,
+	// versitygw (posix) holds a "dir/" key only as an empty directory.
+	"DirectoryObjectContainsData": objstore.ErrInvalidArgument,
+	"EntityTooLarge":              objstore.ErrInvalidArgument,
 }
 
 // statusKinds classifies by HTTP status what codeKinds does not know.

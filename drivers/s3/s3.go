@@ -72,13 +72,16 @@ const (
 
 // The keys the driver addresses (rule K3). AWS holds 1 to 1024 bytes of
 // UTF-8, any character but NUL, any segments. An S3-compatible server (a
-// client with an endpoint) may hold fewer: MinIO refuses "a//b" and "."
-// or ".." segments, and says so, but stores "/a" as "a", which would make
-// a read or a Delete of "/a" reach "a"; so there a key may not start
-// with "/".
+// client with an endpoint) may hold fewer, and worse, store a key under
+// another name, which a read or a Delete of the key would then reach:
+// MinIO stores "/a" as "a"; versitygw also "a//b", "a/./b" and "a/../b"
+// as "a/b", "a/b" and "b", and drops control characters. So there a key
+// may not start with "/", have an empty, "." or ".." segment, or hold a
+// control character; "dir/" markers and segments ending in "." pass.
 var (
 	awsKeyRules    = objstore.KeyRules{Backend: "S3", MaxLen: objstore.MaxKeyLen}
-	serverKeyRules = objstore.KeyRules{Backend: "this S3-compatible server", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true}
+	serverKeyRules = objstore.KeyRules{Backend: "this S3-compatible server", MaxLen: objstore.MaxKeyLen,
+		NoLeadingSlash: true, CleanSegments: true, NoControl: true}
 )
 
 // keyRules returns the rules for the server client sends requests to.
