@@ -25,10 +25,21 @@
 // rsync -a) and served by other tools. Each directory may hold a hidden
 // subdirectory ".objstore." with the driver's bookkeeping: a sidecar
 // per object whose ContentType is not the default or that has Metadata,
-// and files of writes in progress. No key can name it, because a key
-// segment never ends in a dot. List never shows it, nor anything that
-// is not a regular file with a valid key as its name (symbolic links,
-// devices, "name." files put there by other tools).
+// and files of writes in progress. No key can name it: the segment
+// ".objstore." is reserved. List never shows it, nor anything that is not
+// a regular file (symbolic links, devices), nor a file whose path is no
+// key the driver addresses (a name that is not UTF-8).
+//
+// # Keys
+//
+// Put and Copy create portable keys (rule K1), or with keys=native
+// (Options.Keys) any key the driver addresses. Reads address any such key,
+// so files that other tools wrote under names K1 would not create
+// ("dots./b.txt", "tail.", names with control characters) are objects
+// (rule K3). The driver addresses relative paths of up to 4095 bytes with
+// the root's path, with no leading or trailing "/", no empty, "." or ".."
+// segment, no segment over 255 bytes, and never ".objstore."; on Windows
+// also no backslash and no segment ending in ".".
 //
 // # Guarantees
 //

@@ -1,11 +1,13 @@
 // Package memory is the in-memory objstore driver, registered as mem://.
 //
 // It is the reference implementation of the contract in docs/SEMANTICS.md,
-// and at least as strict as the strictest cloud: it validates exactly what
-// the network drivers validate, ETags change on every write, ModTime has the
-// one-second precision of HTTP dates, List carries no ContentType or
-// Metadata, and conditional writes are atomic. Apps use it in their tests;
-// Store.Inject adds failures on demand.
+// and at least as strict as the strictest cloud: it validates the names it
+// creates exactly as the network drivers do (rule K1), ETags change on
+// every write, ModTime has the one-second precision of HTTP dates, List
+// carries no ContentType or Metadata, and conditional writes are atomic.
+// It reads any key S3 holds (rule K3), and mem://NAME?keys=native writes
+// them (rule K4), so that tests can hold the keys other tools write. Apps
+// use it in their tests; Store.Inject adds failures on demand.
 //
 // mem://NAME opens the process-wide store called NAME, created on first use;
 // mem:// opens a fresh private store. A URL path is a key prefix, as with
