@@ -49,7 +49,7 @@ func ExampleOpen_unknownParameter() {
 	_, err := objstore.Open(context.Background(), "mem://name?region=eu")
 	fmt.Println(err)
 	// Output:
-	// mem open: invalid argument: unknown URL parameter "region"; mem accepts: create
+	// mem open: invalid argument: unknown URL parameter "region"; mem accepts: create, keys
 }
 
 // A Put reports its progress: first (0, total), then at most a call per

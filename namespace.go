@@ -26,6 +26,13 @@ const (
 type Namespace struct {
 	Driver string // the URL scheme, used in error messages
 	Prefix string // "" or a valid key ending in "/"
+	// Keys is the rule for the names the store creates: KeysPortable (rule
+	// K1), the default, or KeysNative (rule K4).
+	Keys KeyMode
+	// Native is what the backend can address: the keys Stat, Get, Delete
+	// and Copy's src accept (rule K3). The zero value addresses the
+	// portable keys only.
+	Native KeyRules
 }
 
 // NewNamespace returns the Namespace for a store opened from u: the URL's
@@ -44,13 +51,11 @@ func NewNamespace(driver string, u *url.URL) (Namespace, error) {
 	return ns, nil
 }
 
-// Key validates key and returns the backend's key for it.
-func (n Namespace) Key(op, key string) (string, error) {
-	if msg := checkKey(key, len(n.Prefix)); msg != "" {
-		return "", InvalidArgument(n.Driver, op, key, msg)
-	}
-	return n.Prefix + key, nil
-}
+// Key validates a key the store creates (Put's key, Copy's dst) and
+// returns the backend's key for it: a portable key (rule K1), or in
+// KeysNative mode any key the backend can address (rule K4). Keys the
+// store reads are validated by Address.
+func (n Namespace) Key(op, key string) (string, error) { return n.create(op, key) }
 
 // Rel returns the caller's key for a backend key inside the namespace.
 func (n Namespace) Rel(full string) string {
@@ -59,7 +64,7 @@ func (n Namespace) Rel(full string) string {
 
 // Get validates a Get and returns the backend key.
 func (n Namespace) Get(key string, opts *GetOptions) (string, error) {
-	full, err := n.Key("get", key)
+	full, err := n.Address("get", key)
 	if err != nil {
 		return "", err
 	}
@@ -103,21 +108,22 @@ func (n Namespace) Put(key string, opts *PutOptions) (string, error) {
 	if msg := checkHeaderValue("ContentType", opts.ContentType); msg != "" {
 		return fail(msg)
 	}
-	if msg := CheckMetadata(opts.Metadata); msg != "" {
-		return fail(msg)
+	if err := n.checkWriteMetadata("put", key, opts.Metadata); err != nil {
+		return "", err
 	}
 	return full, nil
 }
 
 // Delete validates a Delete and returns the backend key.
-func (n Namespace) Delete(key string) (string, error) { return n.Key("delete", key) }
+func (n Namespace) Delete(key string) (string, error) { return n.Address("delete", key) }
 
 // Stat validates a Stat and returns the backend key.
-func (n Namespace) Stat(key string) (string, error) { return n.Key("stat", key) }
+func (n Namespace) Stat(key string) (string, error) { return n.Address("stat", key) }
 
-// Copy validates a Copy and returns the backend keys of dst and src.
+// Copy validates a Copy and returns the backend keys of dst and src: src
+// is read (Address), dst is created (Key).
 func (n Namespace) Copy(dst, src string, opts *CopyOptions) (fullDst, fullSrc string, err error) {
-	if fullSrc, err = n.Key("copy", src); err != nil {
+	if fullSrc, err = n.Address("copy", src); err != nil {
 		return "", "", err
 	}
 	if fullDst, err = n.Key("copy", dst); err != nil {
@@ -151,10 +157,10 @@ func (n Namespace) List(opts *ListOptions) (ListOptions, error) {
 	if o.PageSize == 0 || o.PageSize > DefaultPageSize {
 		o.PageSize = DefaultPageSize
 	}
-	if msg := checkListString("Prefix", o.Prefix); msg != "" {
+	if msg := n.Native.checkListString("Prefix", o.Prefix); msg != "" {
 		return fail(msg)
 	}
-	if msg := checkListString("StartAfter", o.StartAfter); msg != "" {
+	if msg := n.Native.checkListString("StartAfter", o.StartAfter); msg != "" {
 		return fail(msg)
 	}
 	o.Prefix = n.Prefix + o.Prefix
@@ -288,11 +294,14 @@ func checkHeaderValue(name, v string) string {
 
 // CheckMetadata reports why m is not valid user metadata (rule M1), or ""
 // if it is.
-func CheckMetadata(m map[string]string) string {
+func CheckMetadata(m map[string]string) string { return checkMetadata(m, checkMetadataKey) }
+
+// checkMetadata is rule M1 with checkKey for the keys.
+func checkMetadata(m map[string]string, checkKey func(string) string) string {
 	total := 0
 	seen := make(map[string]string, len(m))
 	for k, v := range m {
-		if msg := checkMetadataKey(k); msg != "" {
+		if msg := checkKey(k); msg != "" {
 			return msg
 		}
 		lower := strings.ToLower(k)

@@ -123,3 +123,150 @@ func TestQuoteETag(t *testing.T) {
 		}
 	}
 }
+
+// Reads address what the backend holds (rule K3); writes create portable
+// keys (rule K1), or with KeysNative what the backend holds (rule K4).
+func TestNamespaceReadsAreLenient(t *testing.T) {
+	s3 := objstore.KeyRules{Backend: "S3", MaxLen: 1024}
+	azure := objstore.KeyRules{Backend: "Azure Blob", MaxLen: 1024, UTF16: true, NoControl: true, NoBackslash: true, NoDotEnd: true, IdentMetadata: true}
+	file := objstore.KeyRules{Backend: "the file system", MaxLen: 4095, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255, Reserved: []string{".objstore."}}
+	emoji := strings.Repeat("\U0001F600", 512) // 2048 bytes, 1024 UTF-16 code units
+	for _, tt := range []struct {
+		name     string
+		rules    objstore.KeyRules
+		read, no []string // keys Stat accepts and refuses
+	}{
+		{"unset rules are K1", objstore.KeyRules{}, []string{"a/b"}, []string{"dots./b.txt", "a//b", "/lead", "dir/"}},
+		{"S3", s3, []string{"dots./b.txt", "a//b", "/lead", "dir/", "a/../b", ".", `a\b`, "a\x01b", "a\uffff"},
+			[]string{strings.Repeat("k", 1025), emoji}},
+		{"Azure", azure, []string{"a//b", "/lead", "dir/", "a/.b", emoji},
+			[]string{"dots./b.txt", "tail.", "a/./b", "a/../b", "..", `a\b`, "a\x01b", "a\uffff", emoji + "k"}},
+		{"S3-compatible server", objstore.KeyRules{Backend: "server", MaxLen: 1024, NoLeadingSlash: true, CleanSegments: true, NoControl: true},
+			[]string{"dots./b.txt", "dir/", "a/.b", `a\b`}, []string{"/lead", "a//b", "dir//", "a/./b", "a/../b", "./a", "a\x01b", "//a"}},
+		{"file", file, []string{"dots./b.txt", "tail.", "a\x01b", `a\b`, strings.Repeat("k/", 1000) + "k"},
+			[]string{"a//b", "/lead", "dir/", "..", "../x", "a/../../x", "./x", ".objstore.", "d/.objstore./x", strings.Repeat("k", 256)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, mode := range []objstore.KeyMode{objstore.KeysPortable, objstore.KeysNative} {
+				ns := objstore.Namespace{Driver: "x", Keys: mode, Native: tt.rules}
+				for _, k := range tt.read {
+					full, err := ns.Stat(k)
+					if err != nil || full != k {
+						t.Errorf("%v: Stat(%.30q) = %q, %v; want it addressed", mode, k, full, err)
+					}
+					for _, op := range []func() error{
+						func() error { _, err := ns.Get(k, nil); return err },
+						func() error { _, err := ns.Delete(k); return err },
+						func() error { _, _, err := ns.Copy("dst", k, nil); return err },
+					} {
+						if err := op(); err != nil {
+							t.Errorf("%v: a read of %.30q: %v", mode, k, err)
+						}
+					}
+					_, err = ns.Put(k, nil)
+					_, _, cerr := ns.Copy(k, "src", nil)
+					switch {
+					case mode == objstore.KeysNative && tt.rules.MaxLen > 0:
+						if err != nil || cerr != nil {
+							t.Errorf("%v: Put(%.30q) = %v, Copy to it = %v; want both accepted", mode, k, err, cerr)
+						}
+					case objstore.CheckKey(k) != "":
+						if !errors.Is(err, objstore.ErrInvalidArgument) || !errors.Is(cerr, objstore.ErrInvalidArgument) {
+							t.Errorf("%v: Put(%.30q) = %v, Copy to it = %v; want ErrInvalidArgument", mode, k, err, cerr)
+						} else if tt.rules.MaxLen > 0 && !strings.Contains(err.Error(), "keys=native") {
+							t.Errorf("%v: Put(%.30q): %v; the error does not point to keys=native", mode, k, err)
+						}
+					}
+				}
+				for _, k := range append(tt.no, "", "a\x00b", "a\xffb") {
+					if _, err := ns.Stat(k); !errors.Is(err, objstore.ErrInvalidArgument) {
+						t.Errorf("%v: Stat(%.30q) = %v, want ErrInvalidArgument", mode, k, err)
+					}
+					if _, err := ns.Put(k, nil); !errors.Is(err, objstore.ErrInvalidArgument) {
+						t.Errorf("%v: Put(%.30q) = %v, want ErrInvalidArgument", mode, k, err)
+					}
+				}
+			}
+		})
+	}
+	// The prefix counts toward the limit, in the backend's units.
+	ns := objstore.Namespace{Driver: "azblob", Prefix: "p/", Native: azure}
+	if _, err := ns.Stat(emoji[:len(emoji)-8]); err != nil {
+		t.Errorf("a key of 1022 UTF-16 code units under a 2-byte prefix: %v", err)
+	}
+	if _, err := ns.Stat(emoji); !errors.Is(err, objstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "prefix") {
+		t.Errorf("a key of 1024 UTF-16 code units under a 2-byte prefix: %v", err)
+	}
+}
+
+func TestNamespaceListStrings(t *testing.T) {
+	for _, tt := range []struct {
+		rules  objstore.KeyRules
+		prefix string
+		ok     bool
+	}{
+		{objstore.KeyRules{}, "a\x01", false},
+		{objstore.KeyRules{Backend: "S3", MaxLen: 1024}, "a\x01", true},
+		{objstore.KeyRules{Backend: "S3", MaxLen: 1024}, `a\`, true},
+		{objstore.KeyRules{Backend: "S3", MaxLen: 1024}, "a\x00", false},
+		{objstore.KeyRules{Backend: "S3", MaxLen: 1024}, "\xff", false},
+		{objstore.KeyRules{Backend: "Azure", MaxLen: 1024, NoControl: true, NoBackslash: true}, "a\x01", false},
+		{objstore.KeyRules{Backend: "Azure", MaxLen: 1024, NoControl: true, NoBackslash: true}, `a\`, false},
+	} {
+		ns := objstore.Namespace{Driver: "x", Native: tt.rules}
+		_, err := ns.List(&objstore.ListOptions{Prefix: tt.prefix, StartAfter: tt.prefix})
+		if (err == nil) != tt.ok {
+			t.Errorf("List with Prefix %q on %s: %v, want ok=%v", tt.prefix, tt.rules.Backend, err, tt.ok)
+		}
+	}
+}
+
+// Metadata that other tools write is refused by the default mode (rule
+// M1) and written in KeysNative mode where the backend holds it; values
+// follow M1 in both.
+func TestNamespaceNativeMetadata(t *testing.T) {
+	s3 := objstore.KeyRules{Backend: "S3", MaxLen: 1024}
+	azure := objstore.KeyRules{Backend: "Azure Blob", MaxLen: 1024, IdentMetadata: true}
+	for _, tt := range []struct {
+		mode  objstore.KeyMode
+		rules objstore.KeyRules
+		md    map[string]string
+		ok    bool
+	}{
+		{objstore.KeysPortable, s3, map[string]string{"my-key": "v"}, false},
+		{objstore.KeysNative, s3, map[string]string{"my-key": "v", "a.b": "v", "UP": "v"}, true},
+		{objstore.KeysNative, s3, map[string]string{"a b": "v"}, false},
+		{objstore.KeysNative, s3, map[string]string{"a:b": "v"}, false},
+		{objstore.KeysNative, s3, map[string]string{"My-Key": "1", "my-key": "2"}, false},
+		{objstore.KeysNative, s3, map[string]string{"k": "a\nb"}, false},
+		{objstore.KeysNative, s3, map[string]string{"k": ""}, false},
+		{objstore.KeysNative, azure, map[string]string{"my-key": "v"}, false},
+		{objstore.KeysNative, azure, map[string]string{"Upper_Case": "v"}, true},
+		{objstore.KeysNative, objstore.KeyRules{}, map[string]string{"my-key": "v"}, false},
+	} {
+		ns := objstore.Namespace{Driver: "x", Keys: tt.mode, Native: tt.rules}
+		_, err := ns.Put("k", &objstore.PutOptions{Metadata: tt.md})
+		if (err == nil) != tt.ok {
+			t.Errorf("%v on %s: Put with Metadata %q: %v, want ok=%v", tt.mode, tt.rules.Backend, tt.md, err, tt.ok)
+		}
+		if tt.mode == objstore.KeysPortable && err != nil && !strings.Contains(err.Error(), "keys=native") {
+			t.Errorf("Put with Metadata %q: %v; the error does not point to keys=native", tt.md, err)
+		}
+	}
+}
+
+func TestParseKeyMode(t *testing.T) {
+	for v, want := range map[string]objstore.KeyMode{"portable": objstore.KeysPortable, "native": objstore.KeysNative} {
+		if m, err := objstore.ParseKeyMode("s3", v); err != nil || m != want || m.String() != v {
+			t.Errorf("ParseKeyMode(%q) = %v, %v", v, m, err)
+		}
+	}
+	for _, v := range []string{"", "Native", "true"} {
+		if _, err := objstore.ParseKeyMode("s3", v); !errors.Is(err, objstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "portable") {
+			t.Errorf("ParseKeyMode(%q) = %v, want ErrInvalidArgument naming the modes", v, err)
+		}
+	}
+	if objstore.CheckKeyMode(objstore.KeyMode(7)) == "" {
+		t.Error("CheckKeyMode accepted KeyMode(7)")
+	}
+}

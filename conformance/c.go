@@ -34,6 +34,25 @@ func (c *C) unsupported(what string, err error) {
 	c.Skipf("UNSUPPORTED rule %s: %s: %v", c.rule, what, err)
 }
 
+// native opens the store under test in KeysNative mode at prefix (the
+// case's own prefix when dir is true, else the store's root), closed when
+// the case ends. A harness that cannot open one makes the rule
+// unsupported.
+func (c *C) native(dir bool) objstore.Store {
+	c.Helper()
+	prefix := ""
+	if dir {
+		prefix = c.dir
+	}
+	s, ok, err := c.r.openNative(c.ctx, prefix)
+	if !ok {
+		c.unsupported("opening the store with keys=native", errors.New("the Harness sets Open but not OpenNative"))
+	}
+	c.ok(err, "opening the store with keys=native")
+	c.Cleanup(func() { s.Close() })
+	return s
+}
+
 // ok fails the case if err is not nil.
 func (c *C) ok(err error, what string) {
 	c.Helper()

@@ -55,6 +55,13 @@ type Harness struct {
 	// for drivers that are built from a client rather than a URL.
 	Open func(ctx context.Context, prefix string) (objstore.Store, error)
 
+	// OpenNative, if set, opens the store under test as Open does, but in
+	// objstore.KeysNative mode (the keys=native URL parameter), to write
+	// the keys and metadata that other tools write (rules K3, K4 and M3).
+	// Nil means URL with keys=native added, when Open is nil too; with Open
+	// set and OpenNative nil, those rules are reported unsupported.
+	OpenNative func(ctx context.Context, prefix string) (objstore.Store, error)
+
 	// MissingBucketURL opens a store whose bucket does not exist (rule L5).
 	// Empty means URL with its host replaced by a random name.
 	MissingBucketURL string
@@ -213,6 +220,27 @@ func (r *run) open(ctx context.Context, prefix string) (objstore.Store, error) {
 		return r.h.Open(ctx, prefix)
 	}
 	return objstore.Open(ctx, withPath(r.h.URL, prefix))
+}
+
+// openNative opens the store under test in KeysNative mode with its keys
+// under prefix. ok is false when the harness cannot.
+func (r *run) openNative(ctx context.Context, prefix string) (s objstore.Store, ok bool, err error) {
+	switch {
+	case r.h.OpenNative != nil:
+		s, err = r.h.OpenNative(ctx, prefix)
+		return s, true, err
+	case r.h.Open != nil:
+		return nil, false, nil
+	}
+	u, err := url.Parse(withPath(r.h.URL, prefix))
+	if err != nil {
+		return nil, true, err
+	}
+	q := u.Query()
+	q.Set(objstore.KeysParam, objstore.KeysNative.String())
+	u.RawQuery = q.Encode()
+	s, err = objstore.Open(ctx, u.String())
+	return s, true, err
 }
 
 // withPath returns rawURL with prefix joined to its path.

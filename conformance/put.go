@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -49,6 +50,46 @@ func caseInvalidMetadata(c *C) {
 		_, err := c.s.Put(c.ctx, "bad", strings.NewReader("x"), &objstore.PutOptions{Metadata: m})
 		c.wantErr(err, objstore.ErrInvalidArgument, fmt.Sprintf("Put with metadata %.60q", m))
 	}
+	c.missing("bad")
+}
+
+// M3: metadata that other tools wrote, which M1 would not write, is read
+// back with its keys lowercased and its values as they were written, and
+// Copy carries it; a Put of it through the default store is refused.
+func caseForeignMetadata(c *C) {
+	n := c.native(true)
+	in := map[string]string{"my-key": "v1", "Upper_Case": "V2", "dot.ted": "v3"}
+	want := map[string]string{"my-key": "v1", "upper_case": "V2", "dot.ted": "v3"}
+	_, err := n.Put(c.ctx, "m", strings.NewReader("m"), &objstore.PutOptions{Metadata: in})
+	held := err == nil // the backend holds "my-key"
+	if errors.Is(err, objstore.ErrInvalidArgument) {
+		// The backend holds identifiers only (Azure).
+		c.Logf("the backend does not hold metadata keys with \"-\" or \".\": %v", err)
+		in, want = map[string]string{"Upper_Case": "V2"}, map[string]string{"upper_case": "V2"}
+		_, err = n.Put(c.ctx, "m", strings.NewReader("m"), &objstore.PutOptions{Metadata: in})
+	}
+	c.ok(err, "Put with foreign metadata through the keys=native store")
+	if st := c.stat("m"); !maps.Equal(st.Metadata, want) {
+		c.Errorf("Stat returned Metadata %q, want %q", st.Metadata, want)
+	}
+	if _, r := c.read("m", nil); !maps.Equal(r.Attrs.Metadata, want) {
+		c.Errorf("Get returned Metadata %q, want %q", r.Attrs.Metadata, want)
+	}
+	cp, err := c.s.Copy(c.ctx, "copied", "m", nil)
+	c.ok(err, "Copy of an object with foreign metadata")
+	if !maps.Equal(cp.Metadata, want) {
+		c.Errorf("Copy returned Metadata %q, want %q", cp.Metadata, want)
+	}
+	if st := c.stat("copied"); !maps.Equal(st.Metadata, want) {
+		c.Errorf("the copy has Metadata %q, want %q", st.Metadata, want)
+	}
+	_, err = c.s.Put(c.ctx, "bad", strings.NewReader("x"), &objstore.PutOptions{Metadata: map[string]string{"my-key": "v"}})
+	if c.wantErr(err, objstore.ErrInvalidArgument, "Put with metadata key \"my-key\" through the default store") &&
+		held && !strings.Contains(err.Error(), objstore.KeysParam+"=native") {
+		c.Errorf("Put with metadata key \"my-key\" through the default store: the error does not point to %s=native: %v", objstore.KeysParam, err)
+	}
+	_, err = n.Put(c.ctx, "bad", strings.NewReader("x"), &objstore.PutOptions{Metadata: map[string]string{"k": "a\nb"}})
+	c.wantErr(err, objstore.ErrInvalidArgument, "Put with a metadata value holding a newline through the keys=native store")
 	c.missing("bad")
 }
 

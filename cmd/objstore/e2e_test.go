@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -363,7 +364,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"cp", "mem://x/", dir}, exitUsage},
 		{[]string{"rm", "mem://x/dir/"}, exitUsage},
 		{[]string{"bench", "-n", "0", "mem://"}, exitUsage},
-		{[]string{"stat", "mem://x/bad//key"}, exitUsage},
+		{[]string{"stat", "mem://x/bad%00key"}, exitUsage},   // no backend addresses a NUL
+		{[]string{"stat", "mem://x/bad//key"}, exitNotFound}, // a key S3 holds, not written
+		{[]string{"cp", "-", "mem://x/bad//key"}, exitUsage}, // not portable: keys=native writes it
 	} {
 		r := objstoreCmd(t, nil, tc.args...)
 		if r.code != tc.want {
@@ -372,6 +375,131 @@ func TestExitCodes(t *testing.T) {
 		if r.code != 0 && (strings.Count(r.stderr, "\n") < 1 || !strings.HasPrefix(r.stderr, "objstore ") && !strings.HasPrefix(r.stderr, "flag provided") && !strings.HasPrefix(r.stderr, "usage")) {
 			t.Errorf("objstore %q printed %q, want an error message", tc.args, r.stderr)
 		}
+	}
+}
+
+// withQuery adds name=value to the query of an object URL.
+func withQuery(t *testing.T, raw, name, value string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestForeignKeys: keys that other tools write, which K1 would not
+// create, are listed, read, copied and deleted by the command with the
+// store's default URL (rule K3); keys=native writes them here, as
+// "aws s3 cp" would. Object URLs carry them in their path: "a//b" as
+// .../a//b, and a key with a leading "/" after the host's slash
+// (s3://bucket//lead).
+func TestForeignKeys(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			store := b.store(t)
+			at, prefix := freshPrefix(t, store)
+			native := func(key string) string { return withQuery(t, at(key), "keys", "native") }
+			// Each backend holds some of these (MinIO refuses "a//b", Azure
+			// "dots./b.txt", the file driver "a//b"), and refuses the others
+			// with a usage error.
+			var held []string
+			for _, k := range []string{"dots./b.txt", "tail.", "a//b", "x/ctl\x01"} {
+				r := objstoreCmd(t, []byte("foreign "+k), "cp", "-q", "-", native(k))
+				switch r.code {
+				case exitOK:
+					held = append(held, k)
+				case exitUsage:
+					t.Logf("the backend does not hold %q: %s", k, r.stderr)
+				default:
+					t.Fatalf("cp - %s exited %d: %s", native(k), r.code, r.stderr)
+				}
+			}
+			if len(held) == 0 {
+				t.Fatal("the backend held none of the foreign keys")
+			}
+			// The default URL refuses to create them, and says how.
+			if r := objstoreCmd(t, []byte("x"), "cp", "-", at(held[0])); r.code != exitUsage || !strings.Contains(r.stderr, "keys=native") {
+				t.Errorf("cp - %s exited %d: %s; want a usage error pointing to keys=native", at(held[0]), r.code, r.stderr)
+			}
+			var listed []string
+			sc := bufio.NewScanner(strings.NewReader(mustRun(t, nil, "ls", "-r", "-json", at(""))))
+			for sc.Scan() {
+				var e lsEntry
+				if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+					t.Fatal(err)
+				}
+				listed = append(listed, strings.TrimPrefix(e.Key, prefix))
+				// The URL ls prints reaches the object.
+				if got := mustRun(t, nil, "cat", e.URL); got != "foreign "+strings.TrimPrefix(e.Key, prefix) {
+					t.Errorf("cat %s printed %q", e.URL, got)
+				}
+			}
+			if want := slices.Sorted(slices.Values(held)); !slices.Equal(listed, want) {
+				t.Errorf("ls -r listed %q, want %q", listed, want)
+			}
+			dir := t.TempDir()
+			for i, k := range held {
+				want := "foreign " + k
+				if got := mustRun(t, nil, "cat", at(k)); got != want {
+					t.Errorf("cat %s printed %q, want %q", at(k), got, want)
+				}
+				var st statOut
+				if err := json.Unmarshal([]byte(mustRun(t, nil, "stat", "-json", at(k))), &st); err != nil {
+					t.Fatal(err)
+				}
+				if st.Key != prefix+k || st.Size != int64(len(want)) {
+					t.Errorf("stat %s: %+v", at(k), st)
+				}
+				local := filepath.Join(dir, fmt.Sprint(i))
+				mustRun(t, nil, "cp", "-q", at(k), local)
+				if data, err := os.ReadFile(local); err != nil || string(data) != want {
+					t.Errorf("cp %s to a file wrote %q, %v", at(k), data, err)
+				}
+				mustRun(t, nil, "cp", "-q", at(k), at("copied/"+fmt.Sprint(i)))
+				if got := mustRun(t, nil, "cat", at("copied/"+fmt.Sprint(i))); got != want {
+					t.Errorf("cp %s within the store copied %q", at(k), got)
+				}
+			}
+			mustRun(t, nil, "rm", at(held[0]))
+			if r := objstoreCmd(t, nil, "stat", at(held[0])); r.code != exitNotFound {
+				t.Errorf("after rm, stat %s exited %d: %s", at(held[0]), r.code, r.stderr)
+			}
+			// rm -r gets out of every key it lists.
+			mustRun(t, nil, "rm", "-r", at(""))
+			if out := mustRun(t, nil, "ls", "-r", at("")); out != "" {
+				t.Errorf("after rm -r, ls -r lists %q", out)
+			}
+
+			// A key with a leading "/", at the bucket's root.
+			if b.name == "file" {
+				return // a file path has no such key
+			}
+			u, err := url.Parse(store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Path = "//" + prefix + "lead"
+			lead := u.String()
+			if r := objstoreCmd(t, []byte("lead"), "cp", "-q", "-", withQuery(t, lead, "keys", "native")); r.code != exitOK {
+				t.Logf("the backend does not hold %q: %s", "/"+prefix+"lead", r.stderr)
+				return
+			}
+			t.Cleanup(func() { objstoreCmd(t, nil, "rm", lead) })
+			if got := mustRun(t, nil, "cat", lead); got != "lead" {
+				t.Errorf("cat %s printed %q", lead, got)
+			}
+			if out := mustRun(t, nil, "ls", "-r", strings.TrimSuffix(lead, "lead")); !strings.Contains(out, "/"+prefix+"lead") {
+				t.Errorf("ls -r %s printed %q", strings.TrimSuffix(lead, "lead"), out)
+			}
+			mustRun(t, nil, "rm", lead)
+			if r := objstoreCmd(t, nil, "stat", lead); r.code != exitNotFound {
+				t.Errorf("after rm, stat %s exited %d", lead, r.code)
+			}
+		})
 	}
 }
 

@@ -168,6 +168,12 @@ type Options struct {
 	// DefaultConcurrency; at most 64.
 	Concurrency int
 
+	// Keys is the rule for the blob names Put and Copy create, like the
+	// keys= URL parameter: objstore.KeysPortable (the zero value, rule K1)
+	// or objstore.KeysNative, any name Azure can address (rule K4). Reads
+	// address any such name either way (rule K3).
+	Keys objstore.KeyMode
+
 	// ClientOptions configure the HTTP pipeline: retries, telemetry,
 	// logging, tracing, proxy and transport bounds (a negative ReadTimeout
 	// disables the read timeout). See [objstore.ClientOptions] for how
@@ -200,9 +206,20 @@ func (o Options) validate() error {
 		return invalid(fmt.Sprintf("Options.Concurrency is %d; it is 1 to %d, or 0 for the default", o.Concurrency, maxConcurrency))
 	case o.Copy < CopyAuto || o.Copy > CopyServer:
 		return invalid(fmt.Sprintf("Options.Copy is %v; use CopyAuto, CopyStream or CopyServer", o.Copy))
+	case objstore.CheckKeyMode(o.Keys) != "":
+		return invalid(objstore.CheckKeyMode(o.Keys))
 	}
 	return nil
 }
+
+// keyRules are the blob names Azure addresses as they are written: 1 to
+// 1024 characters (UTF-16 code units) of UTF-8, with no control
+// characters (which the service refuses), no backslash (which it reads as
+// "/") and no segment ending in "." (which it strips, so that "dots./b"
+// would address "dots/b", and "." and ".." segments resolve away). Metadata
+// names are C# identifiers.
+var keyRules = objstore.KeyRules{Backend: "Azure Blob", MaxLen: 1024, UTF16: true,
+	NoControl: true, NoBackslash: true, NoDotEnd: true, IdentMetadata: true}
 
 // Store is an objstore.Store on one Azure Blob container. It is safe for
 // concurrent use.
@@ -245,6 +262,7 @@ func New(client *azblob.Client, containerName string, opts *Options) (*Store, er
 	if err != nil {
 		return nil, err
 	}
+	ns.Keys, ns.Native = o.Keys, keyRules
 	pipe, err := newPipeline(nil, o)
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ const (
 	paramConcurrency = "concurrency"
 )
 
-var urlParams = []string{paramAccount, paramEndpoint, paramCredential, paramCopy, paramBlockSize, paramConcurrency}
+var urlParams = []string{paramAccount, paramEndpoint, paramCredential, paramCopy, paramBlockSize, paramConcurrency, objstore.KeysParam}
 
 // credentialHint is what an error about a secret in the URL points to.
 const credentialHint = "azblob never takes secrets in the URL: set credential=NAME and put the secret in the environment " +
@@ -60,6 +60,8 @@ const credentialHint = "azblob never takes secrets in the URL: set credential=NA
 //   - block_size: the block size of uploads, in bytes or with a KiB, MiB or
 //     GiB suffix; the default is 8MiB.
 //   - concurrency: blocks uploaded at once; the default is 4.
+//   - keys: portable (the default) or native; native lets Put and Copy
+//     create any blob name Azure can address (Options.Keys).
 //
 // Opening sends no request: a missing container or a wrong key shows up
 // on the first operation. Any other parameter, a secret in the URL, a bad
@@ -111,6 +113,11 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	if v, ok := q[objstore.KeysParam]; ok {
+		if o.Keys, err = objstore.ParseKeyMode(Scheme, v); err != nil {
+			return nil, err
+		}
+	}
 	if v, ok := q[paramConcurrency]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxConcurrency {
@@ -128,6 +135,7 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	ns.Keys, ns.Native = o.Keys, keyRules
 	if v, ok := q[paramAccount]; ok {
 		if err := checkAccountName(v); err != nil {
 			return nil, err

@@ -25,10 +25,21 @@
 // rsync -a) and served by other tools. Each directory may hold a hidden
 // subdirectory ".objstore." with the driver's bookkeeping: a sidecar
 // per object whose ContentType is not the default or that has Metadata,
-// and files of writes in progress. No key can name it, because a key
-// segment never ends in a dot. List never shows it, nor anything that
-// is not a regular file with a valid key as its name (symbolic links,
-// devices, "name." files put there by other tools).
+// and files of writes in progress. No key can name it: the segment
+// ".objstore." is reserved. List never shows it, nor anything that is not
+// a regular file (symbolic links, devices), nor a file whose path is no
+// key the driver addresses (a name that is not UTF-8).
+//
+// # Keys
+//
+// Put and Copy create portable keys (rule K1), or with keys=native
+// (Options.Keys) any key the driver addresses. Reads address any such key,
+// so files that other tools wrote under names K1 would not create
+// ("dots./b.txt", "tail.", names with control characters) are objects
+// (rule K3). The driver addresses relative paths of up to 4095 bytes with
+// the root's path, with no leading or trailing "/", no empty, "." or ".."
+// segment, no segment over 255 bytes, and never ".objstore."; on Windows
+// also no backslash and no segment ending in ".".
 //
 // # Guarantees
 //
@@ -105,6 +116,11 @@ type Options struct {
 	// Create makes a missing root directory an empty store, created with
 	// its parents by the first write, rather than a missing bucket.
 	Create bool
+	// Keys is the rule for the keys Put and Copy create, like the keys=
+	// URL parameter: objstore.KeysPortable (the zero value, rule K1) or
+	// objstore.KeysNative, any relative path the driver addresses (rule
+	// K4; see the package documentation).
+	Keys objstore.KeyMode
 }
 
 // Store is a Store over a local directory. It is safe for concurrent use,
@@ -134,20 +150,33 @@ func New(root string, opts *Options) (*Store, error) {
 	// The root's path counts toward the length of keys, as a URL prefix
 	// does with every driver (rule K1): a key of file:///a/b/c is key
 	// "b/c/"+key of file:///a, and must be valid there too.
-	ns := objstore.Namespace{Driver: Scheme}
+	ns := objstore.Namespace{Driver: Scheme, Native: keyRules}
 	if p := strings.Trim(filepath.ToSlash(abs), "/"); p != "" {
 		ns.Prefix = p + "/"
 	}
 	s := &Store{dir: abs, ns: ns}
 	if opts != nil {
-		s.create = opts.Create
+		if msg := objstore.CheckKeyMode(opts.Keys); msg != "" {
+			return nil, objstore.InvalidArgument(Scheme, "open", "", msg)
+		}
+		s.create, s.ns.Keys = opts.Create, opts.Keys
 	}
 	return s, nil
 }
 
 // hidden is the name of the bookkeeping directory in each directory. It
-// ends in a dot, so it is never a key segment.
+// ends in a dot, so it is never a portable key's segment, and keyRules
+// reserve it.
 const hidden = ".objstore."
+
+// keyRules are the keys the driver addresses: relative paths with no
+// empty, "." or ".." segment (so that no key leaves the root, or names
+// another key's file), segments of at most 255 bytes (NAME_MAX), never
+// the bookkeeping directory, and up to 4095 bytes (PATH_MAX less its NUL)
+// with the root's path. On Windows a backslash separates paths and a
+// trailing dot is stripped, so both are refused there.
+var keyRules = objstore.KeyRules{Backend: "the file system", MaxLen: 4095, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255,
+	NoBackslash: filepath.Separator == '\\', NoDotEnd: filepath.Separator == '\\', Reserved: []string{hidden}}
 
 var (
 	errClosed       = errors.New("the store is closed")

@@ -258,8 +258,10 @@ func TestListHidesBookkeeping(t *testing.T) {
 	s, dir := newStore(t)
 	put(t, s, "d/k", "x", &objstore.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"a": "b"}})
 	put(t, s, "top", "x", &objstore.PutOptions{Metadata: map[string]string{"a": "b"}})
-	// What a crash leaves, and what other tools put there.
-	for _, p := range []string{"d/.objstore./tmp-0123", "d/.objstore./ffff.1", "name.", "d/e/.objstore./tmp-1"} {
+	// What a crash leaves, and what other tools put there: a name no key
+	// has (not UTF-8), and "name.", which is not portable but is a key
+	// the driver addresses (rule K3), so it is listed.
+	for _, p := range []string{"d/.objstore./tmp-0123", "d/.objstore./ffff.1", "name.", "d/e/.objstore./tmp-1", "bad\xff"} {
 		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o777)
 		if err := os.WriteFile(filepath.Join(dir, p), []byte("junk"), 0o666); err != nil {
 			t.Fatal(err)
@@ -268,12 +270,12 @@ func TestListHidesBookkeeping(t *testing.T) {
 	os.Symlink("top", filepath.Join(dir, "d/link"))
 	os.Mkdir(filepath.Join(dir, "empty"), 0o777)
 	for _, opts := range []*objstore.ListOptions{nil, {PageSize: 1}, {Prefix: "d/"}, {StartAfter: "d"}} {
-		if got := listKeys(t, s, opts); !slices.Equal(got, []string{"d/k", "top"}) && !(opts != nil && opts.Prefix == "d/" && slices.Equal(got, []string{"d/k"})) {
+		if got := listKeys(t, s, opts); !slices.Equal(got, []string{"d/k", "name.", "top"}) && !(opts != nil && opts.Prefix == "d/" && slices.Equal(got, []string{"d/k"})) {
 			t.Errorf("List(%+v) = %q, want only the objects", opts, got)
 		}
 	}
-	if got := listKeys(t, s, &objstore.ListOptions{Delimiter: "/"}); !slices.Equal(got, []string{"d/", "top"}) {
-		t.Errorf("List with a delimiter = %q, want [d/ top]: directories without objects are not prefixes", got)
+	if got := listKeys(t, s, &objstore.ListOptions{Delimiter: "/"}); !slices.Equal(got, []string{"d/", "name.", "top"}) {
+		t.Errorf("List with a delimiter = %q, want [d/ name. top]: directories without objects are not prefixes", got)
 	}
 
 	// Emptied directories go, up to the root.
@@ -291,6 +293,100 @@ func TestListHidesBookkeeping(t *testing.T) {
 	}
 	if got := files(t, dir2); len(got) != 0 {
 		t.Errorf("after deleting every object the directory holds %q", got)
+	}
+}
+
+// Files that other tools wrote under names K1 would not create are
+// objects (rule K3), in the default mode too; a key that would leave the
+// root, or name the bookkeeping directory, is refused in either mode,
+// and nothing outside the root is touched.
+func TestForeignNamesAndEscapes(t *testing.T) {
+	ctx := t.Context()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "root")
+	outside := filepath.Join(parent, "outside")
+	for _, p := range []string{outside, filepath.Join(dir, "d", ".objstore.")} {
+		if err := os.MkdirAll(p, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	foreign := []string{"dots./b.txt", "tail.", "ctl\x01char", "del\x7f/x"}
+	if filepath.Separator == '/' {
+		foreign = append(foreign, `back\slash`)
+	}
+	for _, k := range foreign {
+		p := filepath.Join(dir, filepath.FromSlash(k))
+		os.MkdirAll(filepath.Dir(p), 0o777)
+		if err := os.WriteFile(p, []byte(k), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := file.New(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Sorted(slices.Values(foreign))
+	if got := listKeys(t, s, nil); !slices.Equal(got, want) {
+		t.Errorf("List = %q, want %q", got, want)
+	}
+	for _, k := range foreign {
+		if a, err := s.Stat(ctx, k); err != nil || a.Key != k || a.Size != int64(len(k)) {
+			t.Errorf("Stat(%q) = %+v, %v", k, a, err)
+		}
+		r, err := s.Get(ctx, k, nil)
+		if err != nil {
+			t.Fatalf("Get(%q): %v", k, err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || string(got) != k {
+			t.Errorf("Get(%q) read %q, %v", k, got, err)
+		}
+		if _, err := s.Copy(ctx, "copied", k, nil); err != nil {
+			t.Errorf("Copy from %q: %v", k, err)
+		}
+		_, err = s.Put(ctx, k, strings.NewReader("x"), nil)
+		wantKind(t, err, objstore.ErrInvalidArgument, fmt.Sprintf("Put(%q) in the portable mode", k))
+		if err := s.Delete(ctx, k); err != nil {
+			t.Errorf("Delete(%q): %v", k, err)
+		}
+	}
+
+	native, err := file.New(dir, &file.Options{Keys: objstore.KeysNative})
+	if err != nil {
+		t.Fatal(err)
+	}
+	escapes := []string{"..", "../outside/secret", "a/../../outside/secret", "a/..", "./a", "a//b", "a/", "/" + filepath.ToSlash(outside) + "/secret",
+		".objstore.", "d/.objstore./x", "a/.objstore.", "a\x00b", ""}
+	for _, st := range []*file.Store{s, native} {
+		for _, k := range escapes {
+			what := func(op string) string { return fmt.Sprintf("%s(%q)", op, k) }
+			_, err := st.Stat(ctx, k)
+			wantKind(t, err, objstore.ErrInvalidArgument, what("Stat"))
+			_, err = st.Get(ctx, k, nil)
+			wantKind(t, err, objstore.ErrInvalidArgument, what("Get"))
+			_, err = st.Put(ctx, k, strings.NewReader("overwritten"), nil)
+			wantKind(t, err, objstore.ErrInvalidArgument, what("Put"))
+			wantKind(t, st.Delete(ctx, k), objstore.ErrInvalidArgument, what("Delete"))
+			_, err = st.Copy(ctx, k, "copied", nil)
+			wantKind(t, err, objstore.ErrInvalidArgument, what("Copy to"))
+			_, err = st.Copy(ctx, "copied2", k, nil)
+			wantKind(t, err, objstore.ErrInvalidArgument, what("Copy from"))
+		}
+	}
+	// A keys=native store writes what the file system holds.
+	put(t, native, "made./by native", "n", nil)
+	if data, err := os.ReadFile(filepath.Join(dir, "made.", "by native")); err != nil || string(data) != "n" {
+		t.Errorf("the native key's file holds %q, %v", data, err)
+	}
+	if got := files(t, outside); !slices.Equal(got, []string{"secret"}) {
+		t.Errorf("the directory outside the root now holds %q", got)
+	}
+	if data, _ := os.ReadFile(filepath.Join(outside, "secret")); string(data) != "secret" {
+		t.Errorf("the file outside the root now holds %q", data)
 	}
 }
 

@@ -98,7 +98,7 @@ func (w *walker) walk(d *os.Root, prefix, namePrefix string, group bool) error {
 	var es []dirEntry
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasPrefix(name, namePrefix) || objstore.CheckKey(name) != "" {
+		if !strings.HasPrefix(name, namePrefix) || !w.s.ns.Addressable(name) {
 			continue // the bookkeeping directory, or no key's segment
 		}
 		switch {
@@ -112,7 +112,7 @@ func (w *walker) walk(d *os.Root, prefix, namePrefix string, group bool) error {
 	for _, e := range es {
 		full := prefix + e.sortName
 		if !e.isDir {
-			if full <= w.after || len(w.s.ns.Prefix)+len(full) > objstore.MaxKeyLen || objstore.CheckKey(full) != "" {
+			if full <= w.after || !w.s.ns.Addressable(full) {
 				continue // before after, or a name no key can have
 			}
 			fi, err := d.Lstat(e.name)

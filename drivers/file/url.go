@@ -16,16 +16,21 @@ func init() { objstore.Register(Scheme, open) }
 
 const credentialHint = "the file driver takes no credentials: it reads and writes with the permissions of the process"
 
-// open serves file:///abs/dir?create=true. See the package documentation
+// open serves file:///abs/dir?create=true&keys=native. See the package documentation
 // for what the path means.
 func open(_ context.Context, u *url.URL) (objstore.Store, error) {
-	q, err := objstore.Query(Scheme, u, []string{"create"}, credentialHint)
+	q, err := objstore.Query(Scheme, u, []string{"create", objstore.KeysParam}, credentialHint)
 	if err != nil {
 		return nil, err
 	}
 	var opts Options
 	if v, ok := q["create"]; ok {
 		if opts.Create, err = objstore.ParseBool(Scheme, "create", v); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := q[objstore.KeysParam]; ok {
+		if opts.Keys, err = objstore.ParseKeyMode(Scheme, v); err != nil {
 			return nil, err
 		}
 	}

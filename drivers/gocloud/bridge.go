@@ -54,6 +54,46 @@ type Options struct {
 	// memblob, s3blob, azureblob and gcsblob of gocloud.dev v0.47.0 do;
 	// fileblob does not (it checks with os.Stat, then renames).
 	AtomicIfNotExist bool
+	// Keys is the rule for the keys Put and Copy create, like the keys=
+	// URL parameter: objstore.KeysPortable (the zero value, rule K1) or
+	// objstore.KeysNative, any key KeyRules allow (rule K4).
+	Keys objstore.KeyMode
+	// KeyRules are the keys the bucket's gocloud driver stores under
+	// their own name, which Stat, Get, Delete and Copy's src accept
+	// (rule K3). Nil means the keys every gocloud driver stores under
+	// their own name: relative paths with no empty, "." or ".." segment
+	// and no segment ending in "."; docs/GOCLOUD.md gives the rules of
+	// each driver.
+	KeyRules *objstore.KeyRules
+}
+
+// The keys each gocloud driver of gocloud.dev v0.47.0 stores under their
+// own name, read from its source and checked by the conformance suite
+// (rule K3). gocloud.dev/blob accepts any valid UTF-8; each driver then
+// escapes what its service cannot hold (s3blob control characters and
+// "../"; azureblob also `\ " # % ?` and a trailing "/"; fileblob "//" and
+// a trailing "/"; gcsblob CR and LF) and unescapes it when it lists, so
+// such keys round-trip through gocloud, though another tool sees them
+// escaped. What is refused here a driver would store under another
+// key's name.
+var (
+	// memblob, s3blob on AWS, gcsblob: anything up to 1024 bytes.
+	anyKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen}
+	// s3blob at an endpoint=: the server may store "/a" as "a" (MinIO),
+	// and "a//b" or "a/./b" as "a/b" (versitygw).
+	s3ServerKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/s3blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, CleanSegments: true}
+	// azureblob: the service strips a dot that ends a segment.
+	azureKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/azureblob", MaxLen: 1024, UTF16: true, NoDotEnd: true}
+	// fileblob: "a/./b" is the file a/b, and "/a" the file a.
+	fileKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
+	// wrapKeyRules are the KeyRules of a wrapped bucket whose Options do
+	// not say: keys that every gocloud driver stores under their own name.
+	wrapKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, NoDotEnd: true, MaxSegment: 255}
+)
+
+// schemeKeyRules are the KeyRules of each scheme OpenURL opens.
+var schemeKeyRules = map[string]objstore.KeyRules{
+	"mem": anyKeyRules, "s3": anyKeyRules, "gs": anyKeyRules, "azblob": azureKeyRules, "file": fileKeyRules,
 }
 
 // Store is an objstore.Store over a gocloud.dev *blob.Bucket. It is safe
@@ -82,6 +122,13 @@ func Wrap(b *blob.Bucket, opts *Options) (*Store, error) {
 	ns, err := objstore.NewNamespace(o.Driver, &url.URL{Path: o.Prefix})
 	if err != nil {
 		return nil, err
+	}
+	if msg := objstore.CheckKeyMode(o.Keys); msg != "" {
+		return nil, objstore.InvalidArgument(o.Driver, "open", "", msg)
+	}
+	ns.Keys, ns.Native = o.Keys, wrapKeyRules
+	if o.KeyRules != nil {
+		ns.Native = *o.KeyRules
 	}
 	return &Store{b: b, ns: ns, ifAbsent: o.AtomicIfNotExist}, nil
 }

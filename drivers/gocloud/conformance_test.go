@@ -125,6 +125,13 @@ const flaky conformance.Status = "fail, or pass by timing"
 // answers: reported unsupported, or failed by an unclassified error.
 const unsupportedOrFail conformance.Status = "unsupported, or fail by timing"
 
+// The KeyRules of the wrapped buckets (rule K3): memblob and gcsblob hold
+// any key; fileblob maps "a/./b" and "/a" to the files a/b and a.
+var (
+	anyKeys  = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen}
+	fileKeys = objstore.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
+)
+
 func sdkError(err error) bool { return gcerrors.Code(err) == gcerrors.NotFound }
 
 func TestConformanceMemblob(t *testing.T) {
@@ -133,7 +140,10 @@ func TestConformanceMemblob(t *testing.T) {
 	checkBridge(t, "memblob", conformance.Harness{
 		URL: "gocloud+mem://",
 		Open: func(ctx context.Context, prefix string) (objstore.Store, error) {
-			return gocloud.Wrap(b, &gocloud.Options{Driver: "gocloud+mem", Prefix: prefix, AtomicIfNotExist: true})
+			return gocloud.Wrap(b, &gocloud.Options{Driver: "gocloud+mem", Prefix: prefix, AtomicIfNotExist: true, KeyRules: &anyKeys})
+		},
+		OpenNative: func(ctx context.Context, prefix string) (objstore.Store, error) {
+			return gocloud.Wrap(b, &gocloud.Options{Driver: "gocloud+mem", Prefix: prefix, AtomicIfNotExist: true, Keys: objstore.KeysNative, KeyRules: &anyKeys})
 		},
 		LargeSizes:  []int64{6<<20 + 3},
 		SDKError:    sdkError,
@@ -156,7 +166,10 @@ func TestConformanceFileblob(t *testing.T) {
 		URL:              "gocloud+file:///",
 		MissingBucketURL: "gocloud+file://" + dir + "/objstore-missing-directory",
 		Open: func(ctx context.Context, prefix string) (objstore.Store, error) {
-			return gocloud.Wrap(b, &gocloud.Options{Driver: "gocloud+file", Prefix: prefix})
+			return gocloud.Wrap(b, &gocloud.Options{Driver: "gocloud+file", Prefix: prefix, KeyRules: &fileKeys})
+		},
+		OpenNative: func(ctx context.Context, prefix string) (objstore.Store, error) {
+			return gocloud.Wrap(b, &gocloud.Options{Driver: "gocloud+file", Prefix: prefix, Keys: objstore.KeysNative, KeyRules: &fileKeys})
 		},
 		LargeSizes:  []int64{6<<20 + 3},
 		SDKError:    sdkError,

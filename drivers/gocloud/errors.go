@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"syscall"
 
@@ -72,12 +73,23 @@ func (s *Store) fail(ctx context.Context, op, key string, err error) error {
 		kind = nil
 	case kind == objstore.ErrNotFound && s.bucketGone(ctx, err):
 		kind = objstore.ErrBucketNotFound
+	case kind == nil && badRequest(err):
+		// The service refused the request as malformed, such as a key it
+		// cannot hold (MinIO's "a//b"); gocloud calls that Unknown.
+		kind = objstore.ErrInvalidArgument
 	case kind == nil && errors.Is(err, syscall.ENOTDIR):
 		// fileblob stats "a/b/c" where "a/b" is a file and passes on
 		// ENOTDIR with code Unknown: no such object.
 		kind = objstore.ErrNotFound
 	}
 	return &objstore.Error{Driver: s.ns.Driver, Op: op, Key: key, Kind: kind, Err: err}
+}
+
+// badRequest reports whether err carries an HTTP 400 response, as the S3
+// SDK's errors do.
+func badRequest(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusBadRequest
 }
 
 // unsupported is the error for an option gocloud cannot carry out

@@ -53,7 +53,10 @@ func TestConformanceGCSBlob(t *testing.T) {
 	checkBridge(t, "gcsblob", conformance.Harness{
 		URL: "gocloud+gs://" + bucket,
 		Open: func(ctx context.Context, prefix string) (objstore.Store, error) {
-			return gocloud.Wrap(b, &gocloud.Options{Driver: "gocloud+gs", Prefix: prefix, AtomicIfNotExist: true})
+			return gocloud.Wrap(b, &gocloud.Options{Driver: "gocloud+gs", Prefix: prefix, AtomicIfNotExist: true, KeyRules: &anyKeys})
+		},
+		OpenNative: func(ctx context.Context, prefix string) (objstore.Store, error) {
+			return gocloud.Wrap(b, &gocloud.Options{Driver: "gocloud+gs", Prefix: prefix, AtomicIfNotExist: true, Keys: objstore.KeysNative, KeyRules: &anyKeys})
 		},
 		LargeSizes:  []int64{6<<20 + 3},
 		LargePut:    objstore.PutOptions{PartSize: 4 << 20},

@@ -58,7 +58,8 @@ func init() {
 //
 // The host and query go to blob.OpenBucket unchanged, so every parameter of
 // the gocloud driver works (gocloud rejects the ones it does not know, by
-// name). The URL path is the key prefix, validated as for every objstore
+// name), except objstore's keys=portable|native (Options.Keys). The URL
+// path is the key prefix, validated as for every objstore
 // driver, except for gocloud+file, where it is fileblob's directory. Before
 // anything reaches gocloud, OpenURL refuses with ErrInvalidArgument: a
 // parameter that looks like a secret (rule U4, with objstore.Query's
@@ -93,8 +94,18 @@ func OpenURL(ctx context.Context, u *url.URL) (*Store, error) {
 	if _, err := objstore.Query(driver, u, names, credentialHint); err != nil {
 		return nil, err
 	}
+	// keys= is objstore's, not gocloud's.
+	keys := objstore.KeysPortable
+	rawQuery := u.RawQuery
+	if v, ok := q[objstore.KeysParam]; ok {
+		if keys, err = objstore.ParseKeyMode(driver, v[0]); err != nil {
+			return nil, err
+		}
+		q.Del(objstore.KeysParam)
+		rawQuery = q.Encode()
+	}
 
-	target := &url.URL{Scheme: inner, Host: u.Host, RawQuery: u.RawQuery}
+	target := &url.URL{Scheme: inner, Host: u.Host, RawQuery: rawQuery}
 	var ns objstore.Namespace
 	switch inner {
 	case "file":
@@ -133,6 +144,13 @@ func OpenURL(ctx context.Context, u *url.URL) (*Store, error) {
 			kind = objstore.ErrInvalidArgument
 		}
 		return nil, &objstore.Error{Driver: driver, Op: "open", Kind: kind, Err: err}
+	}
+	ns.Keys, ns.Native = keys, wrapKeyRules
+	if r, ok := schemeKeyRules[inner]; ok {
+		ns.Native = r
+	}
+	if inner == "s3" && q.Get("endpoint") != "" {
+		ns.Native = s3ServerKeyRules
 	}
 	return &Store{b: b, ns: ns, ifAbsent: atomicIfNotExist[inner], owns: true}, nil
 }

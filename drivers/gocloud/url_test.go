@@ -19,7 +19,9 @@ func TestOpenURL(t *testing.T) {
 	}{
 		{"gocloud+mem://", nil, ""},
 		{"gocloud+mem:///some/prefix", nil, ""},
-		{"gocloud+mem:///?nomd5=1", nil, ""}, // memblob's own parameter passes through
+		{"gocloud+mem:///?nomd5=1", nil, ""},             // memblob's own parameter passes through
+		{"gocloud+mem:///?keys=native&nomd5=1", nil, ""}, // objstore's keys= does not reach gocloud
+		{"gocloud+mem:///?keys=bogus", objstore.ErrInvalidArgument, "portable"},
 		{"gocloud+mem://name", objstore.ErrInvalidArgument, "takes no name"},
 		{"gocloud+mem:///a//b", objstore.ErrInvalidArgument, "empty segment"},
 		{"gocloud+mem:///?objstore_bogus=1", objstore.ErrInvalidArgument, "objstore_bogus"},

@@ -1,11 +1,13 @@
 // Package memory is the in-memory objstore driver, registered as mem://.
 //
 // It is the reference implementation of the contract in docs/SEMANTICS.md,
-// and at least as strict as the strictest cloud: it validates exactly what
-// the network drivers validate, ETags change on every write, ModTime has the
-// one-second precision of HTTP dates, List carries no ContentType or
-// Metadata, and conditional writes are atomic. Apps use it in their tests;
-// Store.Inject adds failures on demand.
+// and at least as strict as the strictest cloud: it validates the names it
+// creates exactly as the network drivers do (rule K1), ETags change on
+// every write, ModTime has the one-second precision of HTTP dates, List
+// carries no ContentType or Metadata, and conditional writes are atomic.
+// It reads any key S3 holds (rule K3), and mem://NAME?keys=native writes
+// them (rule K4), so that tests can hold the keys other tools write. Apps
+// use it in their tests; Store.Inject adds failures on demand.
 //
 // mem://NAME opens the process-wide store called NAME, created on first use;
 // mem:// opens a fresh private store. A URL path is a key prefix, as with
@@ -60,7 +62,13 @@ type Store struct {
 }
 
 // New returns a fresh, private in-memory store, like mem://.
-func New() *Store { return newStore(newBucket(), objstore.Namespace{Driver: Scheme}) }
+func New() *Store { return newStore(newBucket(), objstore.Namespace{Driver: Scheme, Native: keyRules}) }
+
+// keyRules are the keys the memory driver addresses: those S3 holds, the
+// most any backend does, so that tests can hold the keys other tools
+// write to S3 ("dots./b.txt", "a//b", "/lead", "dir/") and read them
+// through a portable store (rule K3).
+var keyRules = objstore.KeyRules{Backend: "the memory driver", MaxLen: objstore.MaxKeyLen}
 
 func newStore(b *bucket, ns objstore.Namespace) *Store { return &Store{b: b, ns: ns} }
 

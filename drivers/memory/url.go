@@ -18,12 +18,15 @@ var (
 	named   = map[string]*bucket{}
 )
 
-// open serves mem://NAME/prefix?create=false. A NAME is one shared store
-// within the process (rule U2); no NAME is a fresh private store.
-// create=false opens NAME only if it already exists; otherwise every
-// operation fails with ErrBucketNotFound, the way a missing S3 bucket does.
+// open serves mem://NAME/prefix?create=false&keys=native. A NAME is one
+// shared store within the process (rule U2); no NAME is a fresh private
+// store. create=false opens NAME only if it already exists; otherwise
+// every operation fails with ErrBucketNotFound, the way a missing S3
+// bucket does. keys=native lets Put and Copy create any key S3 could hold
+// (rule K4), such as the keys other tools write: a store opened without
+// it reads them all the same (rule K3).
 func open(_ context.Context, u *url.URL) (objstore.Store, error) {
-	q, err := objstore.Query(Scheme, u, []string{"create"},
+	q, err := objstore.Query(Scheme, u, []string{"create", objstore.KeysParam},
 		"the memory driver needs no credentials")
 	if err != nil {
 		return nil, err
@@ -37,6 +40,12 @@ func open(_ context.Context, u *url.URL) (objstore.Store, error) {
 	ns, err := objstore.NewNamespace(Scheme, u)
 	if err != nil {
 		return nil, err
+	}
+	ns.Native = keyRules
+	if v, ok := q[objstore.KeysParam]; ok {
+		if ns.Keys, err = objstore.ParseKeyMode(Scheme, v); err != nil {
+			return nil, err
+		}
 	}
 	if u.Host == "" {
 		return newStore(newBucket(), ns), nil

@@ -56,11 +56,18 @@ var codeKinds = map[string]error{
 	"MetadataTooLarge":        objstore.ErrInvalidArgument,
 	"XMinioInvalidObjectName": objstore.ErrInvalidArgument,
 	"EntityTooLarge":          objstore.ErrInvalidArgument,
+	// MinIO refuses "." and ".." segments, which it cannot hold (rule
+	// K3); to a HEAD it answers a bare 400, which the SDK names
+	// BadRequest.
+	"XMinioInvalidResourceName": objstore.ErrInvalidArgument,
+	"BadRequest":                objstore.ErrInvalidArgument,
 
 	// versitygw's posix backend keeps keys as files and directories, as
-	// the file driver does: "a" and "a/b" cannot both be objects.
-	"ObjectParentIsFile":        objstore.ErrInvalidArgument,
-	"ExistingObjectIsDirectory": objstore.ErrInvalidArgument,
+	// the file driver does: "a" and "a/b" cannot both be objects, and it
+	// holds a "dir/" key only as an empty directory.
+	"ObjectParentIsFile":          objstore.ErrInvalidArgument,
+	"ExistingObjectIsDirectory":   objstore.ErrInvalidArgument,
+	"DirectoryObjectContainsData": objstore.ErrInvalidArgument,
 }
 
 // statusKinds classifies by HTTP status what codeKinds does not know.

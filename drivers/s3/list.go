@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/pipeline"
@@ -49,6 +51,9 @@ func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[
 			Delimiter:  stringOrNil(o.Delimiter),
 			StartAfter: stringOrNil(o.StartAfter),
 			MaxKeys:    aws.Int32(int32(o.PageSize)),
+			// Keys other tools wrote may hold characters that XML 1.0
+			// cannot carry (U+0001): ask for them URL-encoded.
+			EncodingType: types.EncodingTypeUrl,
 		}
 		var (
 			last       string // the last key yielded, in backend terms
@@ -59,6 +64,10 @@ func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[
 			out, err := s.client.ListObjectsV2(ctx, in, s.callOpts...)
 			if err != nil {
 				yield(objstore.Entry{}, s.fail(ctx, "list", "", err, condNone))
+				return
+			}
+			if err := decodeKeys(out); err != nil {
+				yield(objstore.Entry{}, s.listFailed(err))
 				return
 			}
 			entries := 0
@@ -106,6 +115,37 @@ func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[
 
 func (s *Store) listFailed(err error) error {
 	return &objstore.Error{Driver: Scheme, Op: "list", Err: err}
+}
+
+// decodeKeys decodes the keys and common prefixes of a page that the
+// server URL-encoded, as it says it did when it honours EncodingType; a
+// server that ignores the parameter sends them as they are.
+func decodeKeys(out *awss3.ListObjectsV2Output) error {
+	if out.EncodingType != types.EncodingTypeUrl {
+		return nil
+	}
+	decode := func(p **string) error {
+		if *p == nil {
+			return nil
+		}
+		k, err := url.QueryUnescape(**p)
+		if err != nil {
+			return fmt.Errorf("the server sent the URL-encoded key %q, which does not decode: %w", **p, err)
+		}
+		*p = &k
+		return nil
+	}
+	for i := range out.Contents {
+		if err := decode(&out.Contents[i].Key); err != nil {
+			return err
+		}
+	}
+	for i := range out.CommonPrefixes {
+		if err := decode(&out.CommonPrefixes[i].Prefix); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // page yields the entries of one ListObjectsV2 page by backend key, its

@@ -79,6 +79,28 @@ const (
 	defaultCopy   = 512 << 20 // Options.CopyPartSize
 )
 
+// The keys the driver addresses (rule K3). AWS holds 1 to 1024 bytes of
+// UTF-8, any character but NUL, any segments. An S3-compatible server (a
+// client with an endpoint) may hold fewer, and worse, store a key under
+// another name, which a read or a Delete of the key would then reach:
+// MinIO stores "/a" as "a"; versitygw also "a//b", "a/./b" and "a/../b"
+// as "a/b", "a/b" and "b", and drops control characters. So there a key
+// may not start with "/", have an empty, "." or ".." segment, or hold a
+// control character; "dir/" markers and segments ending in "." pass.
+var (
+	awsKeyRules    = objstore.KeyRules{Backend: "S3", MaxLen: objstore.MaxKeyLen}
+	serverKeyRules = objstore.KeyRules{Backend: "this S3-compatible server", MaxLen: objstore.MaxKeyLen,
+		NoLeadingSlash: true, CleanSegments: true, NoControl: true}
+)
+
+// keyRules returns the rules for the server client sends requests to.
+func keyRules(client *awss3.Client) objstore.KeyRules {
+	if client.Options().BaseEndpoint != nil {
+		return serverKeyRules
+	}
+	return awsKeyRules
+}
+
 // maxParts is the most parts one upload may have. Tests lower it.
 var maxParts = 10_000
 
@@ -117,6 +139,12 @@ type Options struct {
 	// CopyPartSize is the part size of a multipart copy: 5 MiB to 5 GiB,
 	// 512 MiB when zero, and raised so that the copy fits in 10,000 parts.
 	CopyPartSize int64
+
+	// Keys is the rule for the keys Put and Copy create, like the keys=
+	// URL parameter: objstore.KeysPortable (the zero value, rule K1) or
+	// objstore.KeysNative, any key S3 can hold (rule K4). Reads address
+	// any key S3 can hold either way (rule K3).
+	Keys objstore.KeyMode
 
 	// HTTPClient, if set, sends this store's S3 requests in place of the
 	// pipeline's own transport, under its retries, logging and tracing.
@@ -185,6 +213,7 @@ func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
 	if err := o.fill(); err != nil {
 		return nil, err
 	}
+	ns.Keys, ns.Native = o.Keys, keyRules(client)
 	pipe := o.pipe
 	if pipe == nil {
 		var err error
@@ -261,6 +290,8 @@ func (o *Options) fill() error {
 		return objstore.InvalidArgument(Scheme, "open", "", fmt.Sprintf(format, args...))
 	}
 	switch {
+	case objstore.CheckKeyMode(o.Keys) != "":
+		return fail("%s", objstore.CheckKeyMode(o.Keys))
 	case o.PartSize == 0:
 		o.PartSize = defaultPart
 	case o.PartSize < minPartSize || o.PartSize > maxPartSize:

@@ -48,6 +48,9 @@ func TestConformanceCopyParts(t *testing.T) {
 		Open: func(ctx context.Context, prefix string) (objstore.Store, error) {
 			return openWith(ctx, raw, prefix, &s3.Options{CopyThreshold: 5 << 20, CopyPartSize: 5 << 20})
 		},
+		OpenNative: func(ctx context.Context, prefix string) (objstore.Store, error) {
+			return openWith(ctx, raw, prefix, &s3.Options{CopyThreshold: 5 << 20, CopyPartSize: 5 << 20, Keys: objstore.KeysNative})
+		},
 		RequireAll: true,
 		LargePut:   largePut,
 		SDKError:   sdkError,

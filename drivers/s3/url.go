@@ -31,7 +31,7 @@ func init() {
 }
 
 // urlParams are the query parameters OpenURL accepts.
-var urlParams = []string{"region", "endpoint", "use_path_style", "profile", "anonymous"}
+var urlParams = []string{"region", "endpoint", "use_path_style", "profile", "anonymous", objstore.KeysParam}
 
 // credentialHint is where errors about credentials point.
 const credentialHint = "the s3 driver takes credentials from the default AWS chain, never from the URL: " +
@@ -82,6 +82,8 @@ func chainHint(profile string) string {
 //     the host name, as most S3-compatible servers need.
 //   - profile: the shared config profile to use.
 //   - anonymous: true sends unsigned requests, for public buckets.
+//   - keys: portable (the default) or native; native lets Put and Copy
+//     create any key S3 can hold (Options.Keys).
 //
 // Credentials come from the default AWS chain (environment, shared config
 // and profile, SSO, web identity, IMDS); a parameter that looks like a
@@ -111,6 +113,11 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 	o.Prefix = ns.Prefix
 	o.profile = q["profile"]
 
+	if v, ok := q[objstore.KeysParam]; ok {
+		if o.Keys, err = objstore.ParseKeyMode(Scheme, v); err != nil {
+			return nil, err
+		}
+	}
 	var pathStyle, anonymous bool
 	if v, ok := q["use_path_style"]; ok {
 		if pathStyle, err = objstore.ParseBool(Scheme, "use_path_style", v); err != nil {

@@ -243,3 +243,40 @@ func TestClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyRules: reads address what AWS holds; at an S3-compatible
+// endpoint a leading "/" is refused, since MinIO strips it (rule K3).
+// keys= and Options.Keys set the mode of writes (rule K4).
+func TestKeyRules(t *testing.T) {
+	isolateAWSEnv(t)
+	onAWS, err := New(awss3.New(awss3.Options{Region: "us-east-1"}), "b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := New(awss3.New(awss3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:1")}), "b", &Options{Keys: objstore.KeysNative})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"dots./b.txt", "a//b", "dir/", "/lead"} {
+		if _, err := onAWS.ns.Stat(k); err != nil {
+			t.Errorf("AWS: Stat(%q): %v", k, err)
+		}
+	}
+	if _, err := server.ns.Stat("/lead"); !errors.Is(err, objstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "strips") {
+		t.Errorf("S3-compatible server: Stat(\"/lead\") = %v, want ErrInvalidArgument saying the server strips the slash", err)
+	}
+	if _, err := server.ns.Put("dots./b.txt", nil); err != nil || server.ns.Keys != objstore.KeysNative {
+		t.Errorf("Options.Keys = KeysNative: Put(\"dots./b.txt\") = %v", err)
+	}
+	if _, err := New(awss3.New(awss3.Options{Region: "us-east-1"}), "b", &Options{Keys: 9}); !errors.Is(err, objstore.ErrInvalidArgument) {
+		t.Errorf("Options.Keys = 9: %v, want ErrInvalidArgument", err)
+	}
+	u, _ := url.Parse("s3://b?region=us-east-1&keys=native")
+	if s, err := OpenURL(t.Context(), u, nil); err != nil || s.ns.Keys != objstore.KeysNative {
+		t.Errorf("keys=native: %v", err)
+	}
+	u, _ = url.Parse("s3://b?region=us-east-1&keys=yes")
+	if _, err := OpenURL(t.Context(), u, nil); !errors.Is(err, objstore.ErrInvalidArgument) {
+		t.Errorf("keys=yes: %v, want ErrInvalidArgument", err)
+	}
+}
