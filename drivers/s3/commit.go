@@ -52,8 +52,23 @@ func (u *upload) commit(ctx context.Context, completed []types.CompletedPart, if
 		IfNoneMatch:     ifNoneMatch(ifAbsent),
 		IfMatch:         stringOrNil(ifMatch),
 	}, u.s.callOpts...)
-	if err == nil {
+	if err == nil && !answers.Lost() {
 		return aws.ToString(out.ETag), serverTime(out.ResultMetadata), nil
+	}
+	if err == nil {
+		// A server may answer a resent Complete of an upload already
+		// completed with success, whatever the key holds now: versitygw
+		// does, without checking the write's conditions. Look.
+		want, computed := multipartETag(completed)
+		if !computed {
+			want, computed = aws.ToString(out.ETag), out.ETag != nil
+		}
+		head, err := u.identify(ctx, c, want, computed,
+			fmt.Errorf("CompleteMultipartUpload was answered with success (ETag %s) after an attempt whose answer was lost", aws.ToString(out.ETag)))
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		return aws.ToString(head.ETag), aws.ToTime(head.LastModified).UTC(), nil
 	}
 	gone := isNoSuchUpload(err)
 	cause := u.s.fail(ctx, u.op, u.key, err, c)
@@ -81,15 +96,7 @@ func (u *upload) commit(ctx context.Context, completed []types.CompletedPart, if
 // attempt completed it, it is aborted, and cause stands. (An abort cannot
 // tell: MinIO answers an abort of a completed upload with success.) If it
 // is gone, the lost attempt completed it or another client aborted it,
-// and the object tells which. Its ETag being the one that completed's
-// parts make, with the upload's ContentType and Metadata, is this write:
-// settle returns its HeadObject. Anything else is another writer's
-// object: for a conditional write that is the condition failing
-// (ErrExists, ErrPrecondition), for an unconditional one a write that may
-// have been stored and then replaced (parts.LostAnswer). The same bytes in
-// the same parts with the same ContentType and Metadata, written by
-// another client, would pass for this write; they are the object this
-// write would have made.
+// and the object tells which (see identify).
 func (u *upload) settle(ctx context.Context, completed []types.CompletedPart, c cond, err, cause error) (*awss3.HeadObjectOutput, error) {
 	lctx, end := u.s.pipe.Begin(ctx, "check", u.key)
 	_, lerr := u.s.client.ListParts(lctx, &awss3.ListPartsInput{Bucket: &u.s.bucket, Key: &u.full, UploadId: &u.id, MaxParts: aws.Int32(1)}, u.s.callOpts...)
@@ -102,6 +109,22 @@ func (u *upload) settle(ctx context.Context, completed []types.CompletedPart, c 
 			fmt.Sprintf("listing the parts of multipart upload %s, to find out whether it was completed, failed (%v)", u.id, lerr), err))
 	}
 	want, computed := multipartETag(completed)
+	return u.identify(ctx, c, want, computed, err)
+}
+
+// identify looks at the key after the upload is gone, completed by an
+// attempt whose answer was lost or aborted by another client, to tell
+// which. The object's ETag being want (the ETag the upload's parts make),
+// with the upload's ContentType and Metadata, is this write: identify
+// returns its HeadObject. Anything else is another writer's object: for a
+// conditional write (c) that is the condition failing (ErrExists,
+// ErrPrecondition), for an unconditional one a write that may have been
+// stored and then replaced (parts.LostAnswer, with err as its cause). The
+// same bytes in the same parts with the same ContentType and Metadata,
+// written by another client, would pass for this write; they are the
+// object this write would have made. computed is false when want could
+// not be computed, and no object is then this write.
+func (u *upload) identify(ctx context.Context, c cond, want string, computed bool, err error) (*awss3.HeadObjectOutput, error) {
 	head, herr := u.s.check(ctx, u.key, u.full)
 	switch {
 	case herr == nil && computed && u.ours(head, want):
