@@ -35,8 +35,8 @@ import (
 // key. For an unconditional one the write may have been stored and then
 // replaced (parts.LostAnswer).
 func (s *Store) settleBlocks(ctx context.Context, bb *blockblob.Client, w write, ids []string, size int64, err error) (objstore.Attrs, error) {
-	ctx, end := s.pipe.Begin(ctx, "check", w.key)
-	list, lerr := bb.GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
+	lctx, end := s.pipe.Begin(ctx, "check", w.key)
+	list, lerr := bb.GetBlockList(lctx, blockblob.BlockListTypeAll, nil)
 	end(lerr)
 	missing := lerr != nil && classify(lerr, condNone) == objstore.ErrNotFound
 	switch {
