@@ -3,7 +3,6 @@ package azure
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"fmt"
 	"io"
 	"maps"
@@ -158,15 +157,11 @@ func (s *Store) holds(ctx context.Context, w write, body io.ReadSeeker, size int
 	case len(p.ContentMD5) == 0:
 		return p, false, "the key holds a blob of this write's size, ContentType and Metadata, with no Content-MD5 to compare its bytes with"
 	}
-	h := md5.New()
-	_, err = body.Seek(0, io.SeekStart)
-	if err == nil {
-		_, err = io.CopyN(h, body, size)
-	}
+	sum, err := parts.MD5(body, size)
 	if err != nil {
 		return p, false, fmt.Sprintf("the body could not be read again to compare it with the blob (%v)", err)
 	}
-	return p, bytes.Equal(h.Sum(nil), p.ContentMD5), ""
+	return p, bytes.Equal(sum, p.ContentMD5), ""
 }
 
 // settleCopy decides what an IfAbsent Copy Blob did when it failed

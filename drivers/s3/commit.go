@@ -243,13 +243,9 @@ func (s *Store) holds(ctx context.Context, key, full string, body io.ReadSeeker,
 		!maps.Equal(objstore.NormalizeMetadata(head.Metadata), md):
 		return head, false, ""
 	}
-	h := md5.New()
-	_, err = body.Seek(0, io.SeekStart)
-	if err == nil {
-		_, err = io.CopyN(h, body, size)
-	}
+	sum, err := parts.MD5(body, size)
 	if err != nil {
 		return head, false, fmt.Sprintf("the body could not be read again to compare it with the object (%v)", err)
 	}
-	return head, sameETag(aws.ToString(head.ETag), hex.EncodeToString(h.Sum(nil))), ""
+	return head, sameETag(aws.ToString(head.ETag), hex.EncodeToString(sum)), ""
 }

@@ -560,10 +560,7 @@ func (sc Matrix) Run(t *testing.T) {
 		for _, op := range pick(resent...) {
 			t.Run(op.name, func(t *testing.T) {
 				t.Parallel()
-				e := sc.setup(t, op, nil, op.old)
-				f := e.target(Fault{Kind: Drop})
-				f.Times = 1
-				e.p.Arm(f)
+				e, f := sc.armOnce(t, op, Drop, nil)
 				if err := op.run(t, t.Context(), e.s, e.key, e.data); err != nil {
 					t.Fatalf("%s whose commit was stored and its answer lost: %v; want success", op.name, err)
 				}
@@ -586,12 +583,8 @@ func (sc Matrix) Run(t *testing.T) {
 		for _, op := range pick(commits...) {
 			t.Run(op.name, func(t *testing.T) {
 				t.Parallel()
-				e := sc.setup(t, op, nil, op.old)
 				other := random(5000)
-				f := e.target(Fault{Kind: Drop})
-				f.Times = 1
-				f.OnFault = func(Request) { sc.replace(t, e.key, other) }
-				e.p.Arm(f)
+				e, _ := sc.armOnce(t, op, Drop, func(e *env) { sc.replace(t, e.key, other) })
 				err := op.run(t, t.Context(), e.s, e.key, e.data)
 				if err == nil {
 					t.Fatalf("%s reported success, but another writer replaced its object", op.name)
@@ -610,12 +603,8 @@ func (sc Matrix) Run(t *testing.T) {
 		for _, op := range pick(conditional...) {
 			t.Run(op.name, func(t *testing.T) {
 				t.Parallel()
-				e := sc.setup(t, op, nil, op.old)
 				other := random(5000)
-				f := e.target(Fault{Kind: Reset})
-				f.Times = 1
-				f.OnFault = func(Request) { sc.replace(t, e.key, other) }
-				e.p.Arm(f)
+				e, _ := sc.armOnce(t, op, Reset, func(e *env) { sc.replace(t, e.key, other) })
 				err := op.run(t, t.Context(), e.s, e.key, e.data)
 				if want := op.condition(); !errors.Is(err, want) {
 					t.Errorf("%s after another writer took the key: %v; want %v", op.name, err, want)
@@ -636,10 +625,7 @@ func (sc Matrix) Run(t *testing.T) {
 		for _, op := range pick(single...) {
 			t.Run(op.name, func(t *testing.T) {
 				t.Parallel()
-				e := sc.setup(t, op, nil, op.old)
-				f := e.target(Fault{Kind: Drop})
-				f.Times = 1
-				e.p.Arm(f)
+				e, _ := sc.armOnce(t, op, Drop, nil)
 				err := op.run(t, t.Context(), e.s, e.key, e.data)
 				if err == nil {
 					t.Fatalf("%s succeeded; want an error saying it may have been stored", op.name)
@@ -938,6 +924,20 @@ func (sc Matrix) checkUnchanged(t *testing.T, e *env) {
 			t.Errorf("the failed put left %d multipart uploads in progress", n)
 		}
 	}
+}
+
+// armOnce sets op up, with the key's old content when op has one, and
+// arms a fault of kind for the next request of op's target. onFault, if
+// set, runs as the fault is injected.
+func (sc Matrix) armOnce(t *testing.T, op operation, kind Kind, onFault func(e *env)) (*env, Fault) {
+	t.Helper()
+	e := sc.setup(t, op, nil, op.old)
+	f := e.target(Fault{Kind: kind, Times: 1})
+	if onFault != nil {
+		f.OnFault = func(Request) { onFault(e) }
+	}
+	e.p.Arm(f)
+	return e, f
 }
 
 // replace writes data to key directly, as another writer would.
