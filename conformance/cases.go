@@ -27,6 +27,7 @@ var cases = []testCase{
 	{"P8/Progress", caseProgress},
 	{"P8/ProgressLarge", caseProgressLarge},
 	{"P9/ReaderAtBody", caseReaderAtBody},
+	{"P10/LostCommitAnswer", caseLostCommitAnswer},
 	{"G1/Missing", caseGetMissing},
 	{"G2/ReaderAttrs", caseReaderAttrs},
 	{"G3/Ranges", caseRanges},

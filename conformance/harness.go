@@ -90,6 +90,16 @@ type Harness struct {
 
 	// CaseTimeout bounds each case. Zero means 10 minutes.
 	CaseTimeout time.Duration
+
+	// LoseAnswer, if set, opens the store under test with its keys under
+	// prefix, as Open does, through something that can lose answers, such
+	// as a proxy: lose(key) makes the answer to the next request that
+	// commits a multipart put to key (S3's CompleteMultipartUpload,
+	// Azure's Put Block List) never reach the store, after the server has
+	// carried the request out (rule P10). A driver whose writes send no
+	// request has no answer to lose and leaves it nil; P10 then holds
+	// without a test.
+	LoseAnswer func(ctx context.Context, prefix string) (s objstore.Store, lose func(key string), err error)
 }
 
 // Status is the outcome of one case.

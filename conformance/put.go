@@ -434,3 +434,42 @@ func caseReaderAtBody(c *C) {
 	}
 	c.ok(c.s.Delete(c.ctx, "large"), "Delete")
 }
+
+// P10: a multipart put whose commit was stored and its answer lost
+// succeeds, conditional or not: the resent commit that meets the put's
+// own write is not a failure.
+func caseLostCommitAnswer(c *C) {
+	if c.r.h.LoseAnswer == nil {
+		c.Logf("the Harness has no LoseAnswer: no answer of this store can be lost")
+		return
+	}
+	s, lose, err := c.r.h.LoseAnswer(c.ctx, c.dir)
+	c.ok(err, "opening the store through Harness.LoseAnswer")
+	defer s.Close()
+	n := slices.Min(c.r.h.LargeSizes)
+	put := func(what, key string, seed uint64, o objstore.PutOptions) objstore.Attrs {
+		c.Helper()
+		lose(key)
+		a, err := s.Put(c.ctx, key, genReader(seed, n), &o)
+		c.ok(err, what+" whose commit was stored and its answer lost")
+		if a.Size != n {
+			c.Errorf("%s returned Size %d, want %d", what, a.Size, n)
+		}
+		c.validETag(what, a.ETag)
+		if st := c.stat(key); st.ETag != a.ETag || st.Size != n {
+			c.Errorf("Stat after %s: Size %d ETag %s, want %d %s", what, st.Size, st.ETag, n, a.ETag)
+		}
+		c.sameStream(key, seed, n)
+		return a
+	}
+	o := c.r.h.LargePut
+	a := put("a large Put", "lost", 20, o)
+
+	ifAbsent := o
+	ifAbsent.IfAbsent = true
+	put("a large Put IfAbsent", "lost-if-absent", 21, ifAbsent)
+
+	ifMatch := o
+	ifMatch.IfMatch = a.ETag
+	put("a large Put IfMatch", "lost", 22, ifMatch)
+}

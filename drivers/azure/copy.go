@@ -187,13 +187,17 @@ func (s *Store) copyServer(ctx context.Context, c copyJob) (objstore.Attrs, erro
 		if c.IfAbsent {
 			o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: toPtr(azcore.ETagAny)}}
 		}
-		resp, err := dstBlob.StartCopyFromURL(ctx, source, o)
+		tctx, answers := pipeline.TrackAnswers(ctx)
+		resp, err := dstBlob.StartCopyFromURL(tctx, source, o)
 		if err != nil {
-			srcChanged, err := s.copyFailure(ctx, srcBlob, c, p.ETag, err)
+			srcChanged, failed := s.copyFailure(ctx, srcBlob, c, p.ETag, err)
 			if srcChanged && c.IfMatch == "" && attempt < 3 {
 				continue // src was overwritten since its properties were read
 			}
-			return objstore.Attrs{}, err
+			if answers.Lost() && errors.Is(failed, objstore.ErrExists) {
+				failed = s.settleCopy(ctx, dstBlob, c, source, err, failed)
+			}
+			return objstore.Attrs{}, failed
 		}
 		etag, mod := resp.ETag, resp.LastModified
 		if st := deref(resp.CopyStatus); st != blob.CopyStatusTypeSuccess {

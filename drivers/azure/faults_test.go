@@ -50,5 +50,7 @@ func TestFaultsAzurite(t *testing.T) {
 		CommitMethod: "PUT",
 		CommitQuery:  "comp=blocklist",
 		PartSize:     64 << 10,
+		// The store copies with Copy Blob (copy=auto), one PUT.
+		CopyIsPut: true,
 	}.Run(t)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // growEvery is how many blocks an upload of unknown size sends before it
@@ -202,17 +203,23 @@ func (s *Store) writeBlocksAt(ctx context.Context, w write, body *parts.Body) (o
 }
 
 // commitBlocks commits the staged blocks ids, size bytes in all, with Put
-// Block List and the write's conditions.
+// Block List and the write's conditions. When it fails after one of its
+// attempts lost its answer, settleBlocks finds out whether that attempt
+// committed the blocks: a success, whatever the resend was answered.
 func (s *Store) commitBlocks(ctx context.Context, bb *blockblob.Client, w write, ids []string, size int64) (objstore.Attrs, error) {
 	if err := ctx.Err(); err != nil {
 		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
-	resp, err := bb.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
+	tctx, answers := pipeline.TrackAnswers(ctx)
+	resp, err := bb.CommitBlockList(tctx, ids, &blockblob.CommitBlockListOptions{
 		HTTPHeaders:      w.headers(),
 		Metadata:         metadataIn(w.metadata),
 		AccessConditions: w.accessConditions(),
 	})
 	if err != nil {
+		if answers.Lost() {
+			return s.settleBlocks(ctx, bb, w, ids, size, err)
+		}
 		if bloberror.HasCode(err, bloberror.InvalidBlockList) {
 			return objstore.Attrs{}, s.lostBlocks(ctx, bb, w, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // Put writes body to key. A body no larger than the block size goes in
@@ -21,7 +22,12 @@ import (
 // Block List: an existing key gives ErrExists (Azure answers 409
 // BlobAlreadyExists or 412 ConditionNotMet), a changed or missing one
 // ErrPrecondition. A body that fails, or a context cancelled while the
-// body is read, returns the error and leaves the object as it was.
+// body is read, returns the error and leaves the object as it was. A
+// request whose answer was lost may have been carried out all the same;
+// Put then looks at the key before it reports a failure (rule P10 in
+// docs/SEMANTICS.md): a write it finds stored is a success, and one it
+// cannot tell from another writer's gets an error with no class that
+// says it may have been stored.
 //
 // A body that objstore.ReaderAtBody accepts (an *io.SectionReader, the
 // body objstore.UploadFile passes) is read with ReadAt: the Put Blob body,
@@ -33,7 +39,8 @@ import (
 // Blob the bytes of the body the transport has read.
 //
 // The returned Attrs carry the ETag and Last-Modified of the response that
-// made the object; no further request is sent.
+// made the object; no further request is sent, except the check after a
+// lost answer.
 func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (_ objstore.Attrs, err error) {
 	full, err := s.ns.Put(key, opts)
 	if err != nil {
@@ -206,13 +213,18 @@ func (s *Store) putBlob(ctx context.Context, w write, body io.ReadSeeker, size i
 	if err := ctx.Err(); err != nil {
 		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
-	resp, err := s.blob(w.full).Upload(ctx, &parts.Sent{R: body, Prog: w.prog}, &blockblob.UploadOptions{
+	tctx, answers := pipeline.TrackAnswers(ctx)
+	resp, err := s.blob(w.full).Upload(tctx, &parts.Sent{R: body, Prog: w.prog}, &blockblob.UploadOptions{
 		HTTPHeaders:      w.headers(),
 		Metadata:         metadataIn(w.metadata),
 		AccessConditions: w.accessConditions(),
 	})
 	if err != nil {
-		return objstore.Attrs{}, s.fail(w.op, w.key, err, w.cond())
+		failed := s.fail(w.op, w.key, err, w.cond())
+		if answers.Lost() {
+			return s.settleBlob(ctx, w, body, size, err, failed)
+		}
+		return objstore.Attrs{}, failed
 	}
 	return w.attrs(size, resp.ETag, resp.LastModified, resp.Date), nil
 }

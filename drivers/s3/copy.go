@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/parts"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // Copy copies src to dst on the server: no byte of the object passes
@@ -169,21 +171,17 @@ func (c *copyJob) copyMultipart(ctx context.Context, head *awss3.HeadObjectOutpu
 	if err != nil {
 		return objstore.Attrs{}, s.fail(ctx, "copy", c.dst, err, condNone)
 	}
-	up := &upload{s: s, op: "copy", key: c.dst, full: c.fullDst, id: aws.ToString(created.UploadId)}
+	up := &upload{s: s, op: "copy", key: c.dst, full: c.fullDst, id: aws.ToString(created.UploadId),
+		contentType: a.ContentType, metadata: a.Metadata}
 	parts, err := c.copyParts(ctx, up, head.ETag, a.Size, partSize)
 	if err != nil {
 		return objstore.Attrs{}, up.abort(ctx, c.sourceFailed(ctx, err))
 	}
-	out, err := up.complete(ctx, parts, c.opts.IfAbsent, "")
+	etag, mod, err := up.commit(ctx, parts, c.opts.IfAbsent, "")
 	if err != nil {
-		cd := condNone
-		if c.opts.IfAbsent {
-			cd = condIfAbsent
-		}
-		return objstore.Attrs{}, up.abort(ctx, s.fail(ctx, "copy", c.dst, err, cd))
+		return objstore.Attrs{}, err
 	}
-	a.ETag = objstore.QuoteETag(aws.ToString(out.ETag))
-	a.ModTime = serverTime(out.ResultMetadata)
+	a.ETag, a.ModTime = objstore.QuoteETag(etag), mod
 	return a, nil
 }
 
@@ -231,7 +229,8 @@ func (c *copyJob) copyParts(ctx context.Context, up *upload, etag *string, size,
 func (c *copyJob) putEmpty(ctx context.Context, head *awss3.HeadObjectOutput) (objstore.Attrs, error) {
 	s := c.s
 	a := headAttrs(c.dst, head)
-	out, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
+	tctx, answers := pipeline.TrackAnswers(ctx)
+	out, err := s.client.PutObject(tctx, &awss3.PutObjectInput{
 		Bucket:             &s.bucket,
 		Key:                &c.fullDst,
 		Body:               http.NoBody,
@@ -249,7 +248,15 @@ func (c *copyJob) putEmpty(ctx context.Context, head *awss3.HeadObjectOutput) (o
 		if c.opts.IfAbsent {
 			cd = condIfAbsent
 		}
-		return objstore.Attrs{}, s.fail(ctx, "copy", c.dst, err, cd)
+		failed := s.fail(ctx, "copy", c.dst, err, cd)
+		if !answers.Lost() {
+			return objstore.Attrs{}, failed
+		}
+		h, err := s.settlePut(ctx, "copy", c.dst, c.fullDst, bytes.NewReader(nil), 0, a.ContentType, a.Metadata, cd, err, failed)
+		if err != nil {
+			return objstore.Attrs{}, err
+		}
+		return headAttrs(c.dst, h), nil
 	}
 	a.ETag = objstore.QuoteETag(aws.ToString(out.ETag))
 	a.ModTime = serverTime(out.ResultMetadata)

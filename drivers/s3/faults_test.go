@@ -35,7 +35,8 @@ func TestFaultsS3(t *testing.T) {
 			pq := pu.Query()
 			pq.Set("endpoint", proxyURL)
 			pu.RawQuery = pq.Encode()
-			s, err := OpenURL(t.Context(), &pu, &Options{ClientOptions: co})
+			// Copies of a part and an eighth are multipart, as CopyCommits says.
+			s, err := OpenURL(t.Context(), &pu, &Options{ClientOptions: co, CopyThreshold: minPartSize, CopyPartSize: minPartSize})
 			if err != nil {
 				t.Fatalf("OpenURL through the proxy: %v", err)
 			}
@@ -51,5 +52,6 @@ func TestFaultsS3(t *testing.T) {
 		PendingUploads: func(t *testing.T, key string) int {
 			return len(pendingUploads(t, direct, key))
 		},
+		CopyCommits: true,
 	}.Run(t)
 }

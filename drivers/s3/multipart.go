@@ -98,7 +98,6 @@ func growthGroup(p int64, parts int) int {
 // completed parts in order, and the size of the body.
 func (s *Store) putMultipart(ctx context.Context, key, full string, o *objstore.PutOptions,
 	send func(ctx context.Context, up *upload) ([]types.CompletedPart, int64, error)) (objstore.Attrs, error) {
-	c := putCond(o)
 	if err := s.precheck(ctx, key, full, o); err != nil {
 		return objstore.Attrs{}, err
 	}
@@ -113,20 +112,20 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, o *objstore.
 	if err != nil {
 		return objstore.Attrs{}, s.fail(ctx, "put", key, err, condNone)
 	}
-	up := &upload{s: s, op: "put", key: key, full: full, id: aws.ToString(created.UploadId)}
+	up := &upload{s: s, op: "put", key: key, full: full, id: aws.ToString(created.UploadId), contentType: ct, metadata: md}
 	parts, size, err := send(ctx, up)
 	if err != nil {
 		return objstore.Attrs{}, up.abort(ctx, err)
 	}
-	out, err := up.complete(ctx, parts, o.IfAbsent, o.IfMatch)
+	etag, mod, err := up.commit(ctx, parts, o.IfAbsent, o.IfMatch)
 	if err != nil {
-		return objstore.Attrs{}, up.abort(ctx, s.fail(ctx, "put", key, err, c))
+		return objstore.Attrs{}, err
 	}
 	return objstore.Attrs{
 		Key:         key,
 		Size:        size,
-		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
-		ModTime:     serverTime(out.ResultMetadata),
+		ETag:        objstore.QuoteETag(etag),
+		ModTime:     mod,
 		ContentType: ct,
 		Metadata:    md,
 	}, nil
@@ -162,6 +161,10 @@ type upload struct {
 	key  string // the caller's key, for errors
 	full string
 	id   string
+	// The object's ContentType and normalized Metadata, which tell it
+	// from another writer's (see settle).
+	contentType string
+	metadata    map[string]string
 }
 
 // part is one part read and waiting to be sent.
@@ -360,18 +363,6 @@ func (u *upload) sendPart(ctx context.Context, p part) (*string, error) {
 	return out.ETag, nil
 }
 
-// complete completes the upload from parts, with the write's conditions.
-func (u *upload) complete(ctx context.Context, parts []types.CompletedPart, ifAbsent bool, ifMatch string) (*awss3.CompleteMultipartUploadOutput, error) {
-	return u.s.client.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{
-		Bucket:          &u.s.bucket,
-		Key:             &u.full,
-		UploadId:        &u.id,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
-		IfNoneMatch:     ifNoneMatch(ifAbsent),
-		IfMatch:         stringOrNil(ifMatch),
-	}, u.s.callOpts...)
-}
-
 // abort aborts the upload after cause, the error it returns. It runs on a
 // context of its own, bounded by abortTimeout, that keeps ctx's values but
 // not its cancellation: a cancelled put must still abort. It is an
@@ -380,6 +371,27 @@ func (u *upload) complete(ctx context.Context, parts []types.CompletedPart, ifAb
 // abort's. An abort that fails is reported with cause; the upload's parts
 // then stay stored until a lifecycle rule removes them.
 func (u *upload) abort(ctx context.Context, cause error) error {
+	if err := u.abortUpload(ctx); err != nil {
+		return u.abortFailed(cause, err)
+	}
+	return cause
+}
+
+// abortFailed returns cause, an upload's failure, with err, the failure of
+// the abort that followed it.
+func (u *upload) abortFailed(cause, err error) error {
+	var oe *objstore.Error
+	if errors.As(cause, &oe) {
+		e := *oe
+		e.Err = errors.Join(e.Err, fmt.Errorf("aborting multipart upload %s also failed: %w", u.id, err))
+		return &e
+	}
+	return errors.Join(cause, err)
+}
+
+// abortUpload sends the AbortMultipartUpload, on a context and an
+// operation of its own as abort says, and returns the SDK's error.
+func (u *upload) abortUpload(ctx context.Context) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
 	actx, end := u.s.pipe.Begin(actx, "abort", u.key)
@@ -389,14 +401,5 @@ func (u *upload) abort(ctx context.Context, cause error) error {
 		UploadId: &u.id,
 	}, u.s.callOpts...)
 	end(err)
-	if err == nil {
-		return cause
-	}
-	var oe *objstore.Error
-	if errors.As(cause, &oe) {
-		e := *oe
-		e.Err = errors.Join(e.Err, fmt.Errorf("aborting multipart upload %s also failed: %w", u.id, err))
-		return &e
-	}
-	return errors.Join(cause, err)
+	return err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
+	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
 // Put writes body to key. A body of up to MultipartThreshold bytes (the
@@ -40,7 +41,11 @@ import (
 //
 // An error reading body, a cancelled context or a failed request leaves
 // the previous object in place: a single PutObject is not sent, or not
-// completed, a multipart upload is aborted. The returned ModTime is the Date of the server's
+// completed, a multipart upload is aborted. A request whose answer was
+// lost may have been carried out all the same; Put then looks at the key
+// before it reports a failure (rule P10 in docs/SEMANTICS.md): a write it
+// finds stored is a success, and one it cannot tell from another writer's
+// gets an error with no class that says it may have been stored. The returned ModTime is the Date of the server's
 // response, as S3 does not return the stored time from a write; it may
 // precede Stat's by the request's duration, rounded to seconds.
 func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (_ objstore.Attrs, err error) {
@@ -148,7 +153,9 @@ func (s *Store) putObject(ctx context.Context, key, full string, body io.ReadSee
 	if prog != nil && size > 0 {
 		callOpts = append(slices.Clip(callOpts), sentBody(prog, size))
 	}
-	out, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
+	c := putCond(o)
+	tctx, answers := pipeline.TrackAnswers(ctx)
+	out, err := s.client.PutObject(tctx, &awss3.PutObjectInput{
 		Bucket:        &s.bucket,
 		Key:           &full,
 		Body:          &ctxio.ReadSeeker{Ctx: ctx, R: body},
@@ -159,7 +166,15 @@ func (s *Store) putObject(ctx context.Context, key, full string, body io.ReadSee
 		IfMatch:       stringOrNil(o.IfMatch),
 	}, callOpts...)
 	if err != nil {
-		return objstore.Attrs{}, s.fail(ctx, "put", key, err, putCond(o))
+		failed := s.fail(ctx, "put", key, err, c)
+		if !answers.Lost() {
+			return objstore.Attrs{}, failed
+		}
+		head, err := s.settlePut(ctx, "put", key, full, body, size, ct, md, c, err, failed)
+		if err != nil {
+			return objstore.Attrs{}, err
+		}
+		return headAttrs(key, head), nil
 	}
 	return objstore.Attrs{
 		Key:         key,

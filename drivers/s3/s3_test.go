@@ -3,6 +3,7 @@ package s3_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/conformance"
 	"github.com/objstore-go/objstore/drivers/s3"
+	"github.com/objstore-go/objstore/internal/faultproxy"
 	"github.com/objstore-go/objstore/internal/testenv"
 )
 
@@ -30,12 +32,42 @@ func sdkError(err error) bool {
 }
 
 func TestConformance(t *testing.T) {
+	raw := testenv.URL(t, urlVar)
 	conformance.Run(t, conformance.Harness{
-		URL:        testenv.URL(t, urlVar),
+		URL:        raw,
 		RequireAll: true,
 		LargePut:   largePut,
 		SDKError:   sdkError,
+		LoseAnswer: loseAnswer(t, raw),
 	})
+}
+
+// loseAnswer is the Harness.LoseAnswer of the store at raw: stores opened
+// through a fault proxy in front of its endpoint, which drops the answer
+// to a key's next CompleteMultipartUpload. Without an endpoint (AWS) there
+// is no proxy, and it is nil.
+func loseAnswer(t *testing.T, raw string) func(context.Context, string) (objstore.Store, func(string), error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if q.Get("endpoint") == "" {
+		return nil
+	}
+	p := faultproxy.NewFaults(t, q.Get("endpoint"), false)
+	q.Set("endpoint", p.URL())
+	u.RawQuery = q.Encode()
+	proxied := u.String()
+	return func(ctx context.Context, prefix string) (objstore.Store, func(string), error) {
+		s, err := openWith(ctx, proxied, prefix, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func(key string) {
+			p.Arm(faultproxy.Fault{Kind: faultproxy.Drop, Method: http.MethodPost, Query: "uploadId", PathSuffix: "/" + key, Times: 1})
+		}, nil
+	}
 }
 
 // TestConformanceCopyParts runs the suite with the copy threshold lowered

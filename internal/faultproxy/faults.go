@@ -50,9 +50,14 @@ const (
 	// sends nothing more until released, the client goes away, or a
 	// minute passes; then it closes the connection.
 	StallDownload
+	// Drop forwards the request, waits for the server's whole response,
+	// and resets the connection without passing on any of it: the server
+	// did what the request asked, and the client never learns it (a
+	// commit whose answer is lost).
+	Drop
 )
 
-var kindNames = [...]string{"pass", "status", "reset", "reset-upload", "reset-download", "stall", "stall-download"}
+var kindNames = [...]string{"pass", "status", "reset", "reset-upload", "reset-download", "stall", "stall-download", "drop"}
 
 func (k Kind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -92,7 +97,10 @@ type Fault struct {
 
 	// OnFault, if set, runs on the proxy's goroutine as the fault is
 	// injected: before a stall starts waiting, after the bytes that pass
-	// have been flushed. It must not block.
+	// have been flushed, after the server answered a Drop. It must not
+	// block, except on a Reset or a Drop: the client waits for its
+	// connection's end until it returns, so it may write to the server in
+	// between, as another client would.
 	OnFault func(Request)
 }
 
@@ -126,6 +134,7 @@ type Request struct {
 	Fault    Kind        // Pass when forwarded unchanged
 	Status   int         // the status sent to the client; 0 when none was
 	Response http.Header // the response headers sent to the client; nil when none were
+	Dropped  int         // the status of the server's answer to a Drop, which the client never saw
 }
 
 // Faults is a reverse proxy in front of a real server (MinIO, Azurite)
@@ -144,8 +153,10 @@ type Faults struct {
 // NewFaults starts a Faults proxy in front of endpoint. With rewriteHost
 // the Host header becomes the server's (Azure's shared key signs the
 // path, not the host); without, it stays the proxy's (SigV4 signs the
-// host the SDK sent to). Stalled requests are released and the proxy
-// stops when t ends.
+// host the SDK sent to). A Copy Blob (x-ms-copy-source) keeps the proxy's
+// either way: its source URL names the proxy, and Azurite serves a copy
+// only from a source on the host the request was sent to. Stalled
+// requests are released and the proxy stops when t ends.
 func NewFaults(t testing.TB, endpoint string, rewriteHost bool) *Faults {
 	t.Helper()
 	target, err := url.Parse(endpoint)
@@ -157,7 +168,7 @@ func NewFaults(t testing.TB, endpoint string, rewriteHost bool) *Faults {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.Out.URL.Scheme, r.Out.URL.Host = target.Scheme, target.Host
-			if rewriteHost {
+			if rewriteHost && r.In.Header.Get("X-Ms-Copy-Source") == "" {
 				r.Out.Host = target.Host
 			}
 		},
@@ -252,12 +263,14 @@ func (p *Faults) serve(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 
 	sw := &statusWriter{ResponseWriter: w}
+	var dropped dropWriter
 	defer func() {
 		p.mu.Lock()
 		if seq < len(p.reqs) && p.reqs[seq].Start.Equal(rec.Start) {
 			p.reqs[seq].End = time.Now()
 			p.reqs[seq].Status = sw.status
 			p.reqs[seq].Response = sw.header
+			p.reqs[seq].Dropped = dropped.status
 		}
 		p.mu.Unlock()
 	}()
@@ -296,6 +309,10 @@ func (p *Faults) serve(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		onFault()
 		stall()
+		reset(sw)
+	case Drop:
+		p.rp.ServeHTTP(&dropped, r)
+		onFault()
 		reset(sw)
 	case ResetDownload, StallDownload:
 		p.rp.ServeHTTP(&cutBody{statusWriter: sw, after: f.After, onCut: func() {
@@ -343,6 +360,33 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func (s *statusWriter) Flush() { http.NewResponseController(s.ResponseWriter).Flush() }
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// dropWriter takes a response and sends none of it, remembering its
+// status.
+type dropWriter struct {
+	header http.Header
+	status int
+}
+
+func (d *dropWriter) Header() http.Header {
+	if d.header == nil {
+		d.header = http.Header{}
+	}
+	return d.header
+}
+
+func (d *dropWriter) WriteHeader(code int) {
+	if d.status == 0 && code >= 200 { // not an interim 1xx
+		d.status = code
+	}
+}
+
+func (d *dropWriter) Write(b []byte) (int, error) {
+	d.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+func (d *dropWriter) Flush() {}
 
 // cutBody passes after bytes of the response body (half of its
 // Content-Length when after is zero), flushes them, runs onCut, and fails

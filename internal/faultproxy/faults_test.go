@@ -139,6 +139,31 @@ func TestFaultsReset(t *testing.T) {
 	}
 }
 
+// TestFaultsDrop: the server gets the request and answers it; the client
+// gets no answer at all.
+func TestFaultsDrop(t *testing.T) {
+	endpoint, hits := backend(t, []byte("payload"))
+	p := NewFaults(t, endpoint, false)
+	c := client(t, 5*time.Second)
+	var faulted atomic.Int32
+	p.Arm(Fault{Kind: Drop, Method: http.MethodPut, Times: 1, OnFault: func(r Request) {
+		if hits.Load() != 1 {
+			t.Errorf("OnFault ran before the server answered: it saw %d requests", hits.Load())
+		}
+		faulted.Add(1)
+	}})
+	resp, _, err := do(t, c, http.MethodPut, p.URL()+"/k", make([]byte, 1000), nil)
+	if err == nil {
+		t.Errorf("a dropped PUT was answered: %v", resp.Status)
+	}
+	if hits.Load() != 1 || faulted.Load() != 1 {
+		t.Errorf("the backend saw %d requests, OnFault ran %d times; want 1 and 1", hits.Load(), faulted.Load())
+	}
+	if reqs := p.Requests(); len(reqs) != 1 || reqs[0].Fault != Drop || reqs[0].Status != 0 || reqs[0].Dropped != 200 {
+		t.Errorf("recorded %+v; want a Drop the server answered 200 and the client got nothing", reqs)
+	}
+}
+
 func TestFaultsResetDownload(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789"), 1000)
 	endpoint, _ := backend(t, data)
@@ -208,7 +233,7 @@ func TestFaultsStall(t *testing.T) {
 }
 
 func TestFaultKindString(t *testing.T) {
-	for k, want := range map[Kind]string{Pass: "pass", ResetUpload: "reset-upload", StallDownload: "stall-download", Kind(42): "Kind(42)"} {
+	for k, want := range map[Kind]string{Pass: "pass", ResetUpload: "reset-upload", StallDownload: "stall-download", Drop: "drop", Kind(42): "Kind(42)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q; want %q", int(k), got, want)
 		}

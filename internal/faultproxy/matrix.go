@@ -80,6 +80,14 @@ type Matrix struct {
 	// streaming the source through the client (Azure's copy=stream); the
 	// R1 cases then check the copy's download too.
 	OpenStreamCopy func(t *testing.T, proxyURL string, co *objstore.ClientOptions) objstore.Store
+	// CopyCommits says that a Copy of a source of a part and an eighth is
+	// a multipart upload, committed as a put's is (S3's UploadPartCopy
+	// parts, with Open's copy threshold and part size lowered to
+	// PartSize), so that the commit cases run on copies too.
+	CopyCommits bool
+	// CopyIsPut says that a Copy is one PUT on the destination (Azure's
+	// Copy Blob), so that the single-request cases run on copies too.
+	CopyIsPut bool
 }
 
 // The matrix's retry policy: MaxRetries retries, so that a fault that
@@ -112,6 +120,7 @@ type operation struct {
 	size   int64 // the object's or the body's size
 	exists bool  // the key holds an object of size bytes before the call
 	put    bool  // the call writes the key
+	old    bool  // the key holds other content before the call (IfMatch)
 	parts  bool  // the target is the parts of a multipart upload: many requests
 	// run makes the call on s, checks a successful result, and returns
 	// the call's error.
@@ -131,11 +140,47 @@ func (sc Matrix) ops() map[string]operation {
 			}
 			a, err := s.Put(ctx, key, body, o)
 			if err == nil {
+				if a.Size != int64(len(data)) {
+					t.Errorf("Put returned Size %d; want %d", a.Size, len(data))
+				}
 				sc.checkObject(t, key, data, a.ETag)
 			}
 			return err
 		}
 	}
+	// putIf is put with IfAbsent, or with IfMatch the ETag the key holds.
+	putIf := func(o objstore.PutOptions, ifAbsent, ifMatch bool) func(*testing.T, context.Context, objstore.Store, string, []byte) error {
+		return func(t *testing.T, ctx context.Context, s objstore.Store, key string, data []byte) error {
+			o := o
+			o.IfAbsent = ifAbsent
+			if ifMatch {
+				a, err := sc.Direct.Stat(ctx, key)
+				if err != nil {
+					t.Fatalf("Stat of the object to overwrite: %v", err)
+				}
+				o.IfMatch = a.ETag
+			}
+			return put(false, &o)(t, ctx, s, key, data)
+		}
+	}
+	// copyTo copies a source holding data, written first, to the key.
+	copyTo := func(ifAbsent bool) func(*testing.T, context.Context, objstore.Store, string, []byte) error {
+		return func(t *testing.T, ctx context.Context, s objstore.Store, key string, data []byte) error {
+			src := key + ".src"
+			if _, err := sc.Direct.Put(ctx, src, bytes.NewReader(data), nil); err != nil {
+				t.Fatalf("writing the copy's source: %v", err)
+			}
+			a, err := s.Copy(ctx, key, src, &objstore.CopyOptions{IfAbsent: ifAbsent})
+			if err == nil {
+				if a.Size != int64(len(data)) {
+					t.Errorf("Copy returned Size %d; want %d", a.Size, len(data))
+				}
+				sc.checkObject(t, key, data, a.ETag)
+			}
+			return err
+		}
+	}
+	commit := Fault{Method: sc.CommitMethod, Query: sc.CommitQuery}
 	ops := []operation{
 		{name: "Stat", target: Fault{Method: http.MethodHead}, onKey: true, size: 1000, exists: true,
 			run: func(t *testing.T, ctx context.Context, s objstore.Store, key string, data []byte) error {
@@ -183,14 +228,38 @@ func (sc Matrix) ops() map[string]operation {
 			size: multipart, put: true, parts: true, run: put(false, opts)},
 		{name: "MultipartStream", target: Fault{Method: http.MethodPut, Query: sc.PartQuery}, onKey: true,
 			size: multipart, put: true, parts: true, run: put(true, opts)},
-		{name: "Commit", target: Fault{Method: sc.CommitMethod, Query: sc.CommitQuery}, onKey: true,
+		{name: "Commit", target: commit, onKey: true,
 			size: multipart, put: true, run: put(false, opts)},
+		{name: "CommitIfAbsent", target: commit, onKey: true,
+			size: multipart, put: true, run: putIf(*opts, true, false)},
+		{name: "CommitIfMatch", target: commit, onKey: true,
+			size: multipart, put: true, old: true, run: putIf(*opts, false, true)},
+		{name: "PutIfAbsent", target: Fault{Method: http.MethodPut}, onKey: true, size: 100 << 10, put: true,
+			run: putIf(objstore.PutOptions{}, true, false)},
+		{name: "PutIfMatch", target: Fault{Method: http.MethodPut}, onKey: true, size: 100 << 10, put: true, old: true,
+			run: putIf(objstore.PutOptions{}, false, true)},
+		{name: "CopyCommit", target: commit, onKey: true, size: multipart, put: true, run: copyTo(false)},
+		{name: "CopyCommitIfAbsent", target: commit, onKey: true, size: multipart, put: true, run: copyTo(true)},
+		{name: "CopyPut", target: Fault{Method: http.MethodPut}, onKey: true, size: 100 << 10, put: true, run: copyTo(false)},
+		{name: "CopyPutIfAbsent", target: Fault{Method: http.MethodPut}, onKey: true, size: 100 << 10, put: true, run: copyTo(true)},
 	}
 	m := map[string]operation{}
 	for _, o := range ops {
 		m[o.name] = o
 	}
 	return m
+}
+
+// condition is the class of op's condition failing: ErrExists for an
+// IfAbsent write, ErrPrecondition for an IfMatch one, nil for none.
+func (op operation) condition() error {
+	switch {
+	case strings.HasSuffix(op.name, "IfAbsent"):
+		return objstore.ErrExists
+	case strings.HasSuffix(op.name, "IfMatch"):
+		return objstore.ErrPrecondition
+	}
+	return nil
 }
 
 // env is one subtest's proxy and store.
@@ -483,6 +552,103 @@ func (sc Matrix) Run(t *testing.T) {
 					sc.checkUnchanged(t, e)
 				})
 			}
+		}
+	})
+
+	// A commit reaches the server, which stores the object, and its answer
+	// is lost (rule P10). The pipeline sends it again, and the resend
+	// meets the write's own first attempt: S3 answers NoSuchUpload, a
+	// conditional commit 412. The write succeeds, with the attributes of
+	// the object it made.
+	commits := []string{"Commit", "CommitIfAbsent", "CommitIfMatch"} // multipart
+	conditional := []string{"CommitIfAbsent", "CommitIfMatch"}
+	single := []string{"PutIfAbsent", "PutIfMatch"} // conditional single requests
+	if sc.CopyCommits {
+		commits = append(commits, "CopyCommit", "CopyCommitIfAbsent")
+		conditional = append(conditional, "CopyCommitIfAbsent")
+	}
+	resent := append([]string{"Put"}, commits...) // an unconditional single request too
+	if sc.CopyIsPut {
+		resent = append(resent, "CopyPut")
+		single = append(single, "CopyPutIfAbsent")
+	}
+	t.Run("commit-lost", func(t *testing.T) {
+		for _, op := range pick(resent...) {
+			t.Run(op.name, func(t *testing.T) {
+				t.Parallel()
+				e, f := sc.armOnce(t, op, Drop, nil)
+				if err := op.run(t, t.Context(), e.s, e.key, e.data); err != nil {
+					t.Fatalf("%s whose commit was stored and its answer lost: %v; want success", op.name, err)
+				}
+				seen := e.p.Matching(f)
+				if len(seen) != 2 || seen[0].Fault != Drop || seen[0].Dropped/100 != 2 {
+					t.Errorf("the proxy saw %+v; want the commit stored (2xx) with its answer dropped, then the resend", seen)
+				}
+				sc.checkAttempts(t, seen)
+				sc.checkNoUploads(t, e.key)
+			})
+		}
+	})
+
+	// The same, with another writer replacing the object between the lost
+	// answer and the resend. The write must not report success: its
+	// object is gone. A conditional write reports its condition failing
+	// (another writer's object holds the key); an unconditional one an
+	// error with no class that says the write may have been stored.
+	t.Run("commit-lost-replaced", func(t *testing.T) {
+		for _, op := range pick(commits...) {
+			t.Run(op.name, func(t *testing.T) {
+				t.Parallel()
+				other := random(5000)
+				e, _ := sc.armOnce(t, op, Drop, func(e *env) { sc.replace(t, e.key, other) })
+				err := op.run(t, t.Context(), e.s, e.key, e.data)
+				if err == nil {
+					t.Fatalf("%s reported success, but another writer replaced its object", op.name)
+				}
+				sc.checkLostError(t, err, e.key, op.condition())
+				sc.checkObject(t, e.key, other, "")
+				sc.checkNoUploads(t, e.key)
+			})
+		}
+	})
+
+	// A conditional commit whose answer is lost before it reaches the
+	// server, while another writer takes the key: the resend's failed
+	// condition is real, and is reported as such.
+	t.Run("commit-raced", func(t *testing.T) {
+		for _, op := range pick(conditional...) {
+			t.Run(op.name, func(t *testing.T) {
+				t.Parallel()
+				other := random(5000)
+				e, _ := sc.armOnce(t, op, Reset, func(e *env) { sc.replace(t, e.key, other) })
+				err := op.run(t, t.Context(), e.s, e.key, e.data)
+				if want := op.condition(); !errors.Is(err, want) {
+					t.Errorf("%s after another writer took the key: %v; want %v", op.name, err, want)
+				}
+				sc.checkError(t, err, e.key)
+				sc.checkObject(t, e.key, other, "")
+				sc.checkNoUploads(t, e.key)
+			})
+		}
+	})
+
+	// A conditional single-request put whose answer is lost: the resend's
+	// condition fails on the object the first attempt stored, and nothing
+	// tells it from the same bytes stored by another writer. The put
+	// reports an error with no class that says it may have been stored,
+	// never the condition failing.
+	t.Run("answer-lost-single", func(t *testing.T) {
+		for _, op := range pick(single...) {
+			t.Run(op.name, func(t *testing.T) {
+				t.Parallel()
+				e, _ := sc.armOnce(t, op, Drop, nil)
+				err := op.run(t, t.Context(), e.s, e.key, e.data)
+				if err == nil {
+					t.Fatalf("%s succeeded; want an error saying it may have been stored", op.name)
+				}
+				sc.checkLostError(t, err, e.key, nil)
+				sc.checkObject(t, e.key, e.data, "")
+			})
 		}
 	})
 
@@ -787,6 +953,68 @@ func (sc Matrix) checkUnchanged(t *testing.T, e *env) {
 	if sc.PendingUploads != nil {
 		if n := sc.PendingUploads(t, e.key); n != 0 {
 			t.Errorf("the failed put left %d multipart uploads in progress", n)
+		}
+	}
+}
+
+// armOnce sets op up, with the key's old content when op has one, and
+// arms a fault of kind for the next request of op's target. onFault, if
+// set, runs as the fault is injected.
+func (sc Matrix) armOnce(t *testing.T, op operation, kind Kind, onFault func(e *env)) (*env, Fault) {
+	t.Helper()
+	e := sc.setup(t, op, nil, op.old)
+	f := e.target(Fault{Kind: kind, Times: 1})
+	if onFault != nil {
+		f.OnFault = func(Request) { onFault(e) }
+	}
+	e.p.Arm(f)
+	return e, f
+}
+
+// replace writes data to key directly, as another writer would.
+func (sc Matrix) replace(t *testing.T, key string, data []byte) {
+	if _, err := sc.Direct.Put(context.WithoutCancel(t.Context()), key, bytes.NewReader(data), nil); err != nil {
+		t.Errorf("another writer's put: %v", err)
+	}
+}
+
+// checkNoUploads checks that no multipart upload of key is left.
+func (sc Matrix) checkNoUploads(t *testing.T, key string) {
+	t.Helper()
+	if sc.PendingUploads != nil {
+		if n := sc.PendingUploads(t, key); n != 0 {
+			t.Errorf("%d multipart uploads of %s are left in progress", n, key)
+		}
+	}
+}
+
+// checkLostError checks the error of a write whose answer was lost and
+// whose object another writer may hold: the class want, a conditional
+// write's condition failing, or when want is nil an error with no class
+// that says the write may have been stored. Never ErrNotFound.
+func (sc Matrix) checkLostError(t *testing.T, err error, key string, want error) {
+	t.Helper()
+	sc.checkError(t, err, key)
+	if errors.Is(err, objstore.ErrNotFound) {
+		t.Errorf("the error says the key the write was writing is not found: %v", err)
+	}
+	switch {
+	case want != nil:
+		if !errors.Is(err, want) {
+			t.Errorf("%v; want %v: another writer's object holds the key", err, want)
+		}
+	default:
+		var oe *objstore.Error
+		if errors.As(err, &oe) && oe.Kind != nil {
+			t.Errorf("the error has class %v; want none, as the write may have been stored: %v", oe.Kind, err)
+		}
+		for _, class := range []error{objstore.ErrExists, objstore.ErrPrecondition} {
+			if errors.Is(err, class) {
+				t.Errorf("the error is %v; want no class, as the write may have been stored: %v", class, err)
+			}
+		}
+		if !strings.Contains(err.Error(), "may have been stored") {
+			t.Errorf("the error does not say the write may have been stored: %v", err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package parts holds what the S3 and Azure uploaders share: running parts
-// a few at a time, a body read in sections by concurrent requests, and a
-// request body that reports how far the transport has read it.
+// a few at a time, a body read in sections by concurrent requests, a
+// request body that reports how far the transport has read it, and the
+// error of a write that an attempt whose answer was lost may have stored.
 package parts
 
 import (

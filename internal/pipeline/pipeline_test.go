@@ -552,3 +552,53 @@ func TestAttemptsOfTheFailedPart(t *testing.T) {
 		t.Errorf("the error does not say the failed part made 3 attempts: %v", err)
 	}
 }
+
+// TestAnswersLost: a tracked request reports an attempt that may have
+// been carried out without its answer reaching the client (a dropped
+// connection, a 500), and not one the server refused (503) or answered.
+func TestAnswersLost(t *testing.T) {
+	drop := func(w http.ResponseWriter) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		conn.Close()
+	}
+	for _, c := range []struct {
+		name    string
+		answers []func(w http.ResponseWriter)
+		lost    bool
+	}{
+		{"answered", []func(w http.ResponseWriter){status(412)}, false},
+		{"503 then 412", []func(w http.ResponseWriter){status(503), status(412)}, false},
+		{"429 then 200", []func(w http.ResponseWriter){status(429, "Retry-After", "0"), status(200)}, false},
+		{"500 then 412", []func(w http.ResponseWriter){status(500), status(412)}, true},
+		{"dropped then 412", []func(w http.ResponseWriter){drop, status(412)}, true},
+		{"dropped then 200", []func(w http.ResponseWriter){drop, status(200)}, true},
+		{"dropped every time", []func(w http.ResponseWriter){drop}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newServer(t, c.answers...)
+			p := newPipe(t, fast(objstore.ClientOptions{Retry: objstore.RetryOptions{MaxRetries: 2}}))
+			ctx, answers := TrackAnswers(context.Background())
+			resp, err := put(t, p, ctx, srv.URL, "body")
+			if err == nil {
+				resp.Body.Close()
+			}
+			if got := answers.Lost(); got != c.lost {
+				t.Errorf("Lost() = %v after %d attempts (%v); want %v", got, len(srv.requests()), err, c.lost)
+			}
+		})
+	}
+	// A request outside TrackAnswers reports to no one.
+	srv := newServer(t, status(500), status(200))
+	resp, err := put(t, newPipe(t, fast(objstore.ClientOptions{})), context.Background(), srv.URL, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var none *Answers
+	if none.Lost() {
+		t.Error("a nil *Answers reports a lost answer")
+	}
+}

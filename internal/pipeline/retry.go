@@ -102,6 +102,7 @@ func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, p.proxyAuthError(areq, o)
 		}
+		record(ctx, resp, err)
 
 		retry, after := p.decide(ctx, resp, err, !hasBody || rewind != nil)
 		if !retry || b.Left() == 0 {
