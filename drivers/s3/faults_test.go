@@ -11,7 +11,9 @@ import (
 
 // TestFaultsS3 runs the fault matrix through a proxy in front of MinIO:
 // see faultproxy.Matrix for what it proves.
-func TestFaultsS3(t *testing.T) {
+func TestFaultsS3(t *testing.T) { eachServer(t, testFaultsS3) }
+
+func testFaultsS3(t *testing.T) {
 	u := testURL(t)
 	q := u.Query()
 	endpoint := q.Get("endpoint")
