@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +76,24 @@ func testURL(t testing.TB) *url.URL {
 		t.Fatalf("%s: %v", srv.URLVar, err)
 	}
 	return u
+}
+
+// TestEachServer checks that testURL, in a test eachServer runs and in
+// its subtests, gives that test's server and not MinIO's.
+func TestEachServer(t *testing.T) {
+	for i, srv := range testenv.S3Servers {
+		t.Setenv(srv.URLVar, "s3://b?endpoint=http://127.0.0.1:"+strconv.Itoa(i+1))
+	}
+	var got []string
+	eachServer(t, func(t *testing.T) {
+		got = append(got, testURL(t).String())
+		t.Run("sub", func(t *testing.T) { got = append(got, testURL(t).String()) })
+	})
+	want := []string{"s3://b?endpoint=http://127.0.0.1:1", "s3://b?endpoint=http://127.0.0.1:1",
+		"s3://b?endpoint=http://127.0.0.1:2", "s3://b?endpoint=http://127.0.0.1:2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("testURL gave %q, want %q", got, want)
+	}
 }
 
 // openTest opens the store under test at a fresh key prefix, sending its
