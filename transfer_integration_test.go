@@ -23,9 +23,10 @@ import (
 )
 
 // transferBackends are the servers `make test` starts, by the variable
-// naming each one's URL.
+// naming each one's URL: "s3" is MinIO.
 var transferBackends = []struct{ name, env string }{
 	{"s3", "OBJSTORE_TEST_S3_URL"},
+	{"versitygw", "OBJSTORE_TEST_VERSITYGW_URL"},
 	{"azure", "OBJSTORE_TEST_AZURE_URL"},
 }
 

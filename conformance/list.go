@@ -13,7 +13,8 @@ import (
 // L1: keys come in byte order, each once, with a raw string prefix.
 func caseListOrder(c *C) {
 	// No key is both an object and a "/"-prefix of another: MinIO cannot
-	// store "a" beside "a/b" (see docs/SEMANTICS.md, backend notes).
+	// list "a" beside "a/b", versitygw cannot store them (see
+	// docs/SEMANTICS.md, backend notes).
 	keys := []string{"fox", "a/b", "~", "B", "\u00e9", "a0", "a-", "fo", "a b", "foo/x", "Z/z", "0"}
 	for _, k := range keys {
 		c.put(k, []byte(k), &objstore.PutOptions{ContentType: "text/plain", Metadata: map[string]string{"m": "v"}})

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the project's test command (`make test`).
 #
-# Starts throw-away MinIO (S3) and Azurite (Azure Blob) servers on free
-# loopback ports, creates the test bucket/container, exports the
+# Starts throw-away MinIO and versitygw (S3) and Azurite (Azure Blob) servers
+# on free loopback ports, creates the test buckets/container, exports the
 # OBJSTORE_TEST_* variables the tests read (see internal/testenv), then runs
 # gofmt, go vet and go test, stopping at the first failure. The servers and
 # their temp dirs are removed on exit, Ctrl-C included.
 #
-# Needs only Go, node (20+) and npm. Pinned MinIO and Azurite builds are kept
-# in ${OBJSTORE_CACHE:-$HOME/.cache/objstore}; the first run builds MinIO from
-# source (~5 minutes) and npm-installs Azurite, later runs reuse them.
+# Needs only Go, node (20+) and npm. Pinned MinIO, versitygw and Azurite
+# builds are kept in ${OBJSTORE_CACHE:-$HOME/.cache/objstore}; the first run
+# builds MinIO (~5 minutes) and versitygw (~2 minutes) from source and
+# npm-installs Azurite, later runs reuse them. versitygw keeps its objects in
+# a temp dir under $TMPDIR, which must support user extended attributes
+# (ext4, xfs, btrfs; tmpfs since Linux 6.6).
 #
 # Usage:
 #   scripts/test.sh              full run; extra go test flags come from
@@ -25,13 +28,16 @@
 set -euo pipefail
 
 readonly MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+readonly VERSITYGW_VERSION=v1.8.0
 readonly AZURITE_VERSION=3.37.0
 readonly BUCKET=objstore-test
 readonly CONTAINER=objstore-test
 readonly REGION=us-east-1
-# Test-only credentials for the throw-away MinIO.
-readonly MINIO_USER=objstore-test
-readonly MINIO_PASSWORD=objstore-test-secret
+# Test-only credentials for the throw-away MinIO and versitygw: both servers
+# take the same root keys, so the one AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+# pair the S3 driver reads from the environment works for either.
+readonly S3_ACCESS_KEY=objstore-test
+readonly S3_SECRET_KEY=objstore-test-secret
 # The well-known, public Azurite (storage emulator) account and key, as in
 # Azurite's own source.
 readonly AZURITE_ACCOUNT=devstoreaccount1
@@ -81,8 +87,10 @@ command -v go >/dev/null || die "go not found in PATH"
 
 WORK=""          # per-run temp dir: data dirs, logs, helper binary
 MINIO_PID=""     # running servers
+VERSITYGW_PID=""
 AZURITE_PID=""
 MINIO_TMP=""     # install temp dirs, set only while an install is in progress
+VERSITYGW_TMP=""
 AZURITE_TMP=""
 CHILD_PGID=""    # process group of a running install (see run_killable)
 
@@ -106,10 +114,12 @@ cleanup() {
 		wait "$CHILD_PGID" 2>/dev/null || true
 	fi
 	stop_pid "$MINIO_PID"
+	stop_pid "$VERSITYGW_PID"
 	stop_pid "$AZURITE_PID"
-	MINIO_PID="" AZURITE_PID=""
+	MINIO_PID="" VERSITYGW_PID="" AZURITE_PID=""
 	[[ -z $WORK ]] || rm -rf "$WORK"
 	[[ -z $MINIO_TMP ]] || rm -rf "$MINIO_TMP"
+	[[ -z $VERSITYGW_TMP ]] || rm -rf "$VERSITYGW_TMP"
 	[[ -z $AZURITE_TMP ]] || rm -rf "$AZURITE_TMP"
 	exit "$rc"
 }
@@ -152,6 +162,7 @@ fi
 # never leaves a half-done tool where the next run would pick it up.
 
 MINIO_BIN=$CACHE/minio-$MINIO_VERSION/minio
+VERSITYGW_BIN=$CACHE/versitygw-$VERSITYGW_VERSION/versitygw
 AZURITE_DIR=$CACHE/azurite-$AZURITE_VERSION
 AZURITE_BIN=$AZURITE_DIR/node_modules/.bin/azurite-blob
 
@@ -190,6 +201,25 @@ ensure_minio() {
 	log "MinIO installed at $MINIO_BIN"
 }
 
+ensure_versitygw() {
+	[[ -x $VERSITYGW_BIN ]] && return 0
+	mkdir -p "$CACHE"
+	log "versitygw $VERSITYGW_VERSION is not in $CACHE: building it with 'go install' (takes ~2 minutes, only once)..."
+	VERSITYGW_TMP=$(mktemp -d "$CACHE/.versitygw-build.XXXXXX")
+	mkdir "$VERSITYGW_TMP/bin" "$VERSITYGW_TMP/gotmp"
+	# As for MinIO: pkg@version, outside this module and the developer's
+	# GOFLAGS, with go's work dir inside VERSITYGW_TMP.
+	run_killable env GOBIN="$VERSITYGW_TMP/bin" GOTMPDIR="$VERSITYGW_TMP/gotmp" GOFLAGS= GOWORK=off CGO_ENABLED=0 \
+		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" ||
+		die "building versitygw $VERSITYGW_VERSION failed"
+	[[ -x $VERSITYGW_TMP/bin/versitygw ]] || die "go install did not produce $VERSITYGW_TMP/bin/versitygw"
+	mkdir -p "${VERSITYGW_BIN%/*}"
+	mv -f "$VERSITYGW_TMP/bin/versitygw" "$VERSITYGW_BIN" # same file system: an atomic rename
+	rm -rf "$VERSITYGW_TMP"
+	VERSITYGW_TMP=""
+	log "versitygw installed at $VERSITYGW_BIN"
+}
+
 ensure_azurite() {
 	[[ -x $AZURITE_BIN ]] && return 0
 	command -v npm >/dev/null || die "npm not found in PATH (needed once, to install Azurite $AZURITE_VERSION)"
@@ -218,6 +248,7 @@ ensure_azurite() {
 }
 
 ensure_minio
+ensure_versitygw
 ensure_azurite
 command -v node >/dev/null || die "node not found in PATH (Azurite needs node 20+)"
 
@@ -246,7 +277,7 @@ launch_minio() {
 	MINIO_LOG=$WORK/minio.log
 	rm -rf "$WORK/minio-data" "$WORK/minio-certs"
 	mkdir -p "$WORK/minio-data" "$WORK/minio-certs"
-	MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD \
+	MINIO_ROOT_USER=$S3_ACCESS_KEY MINIO_ROOT_PASSWORD=$S3_SECRET_KEY \
 		MINIO_BROWSER=off MINIO_UPDATE=off \
 		"$MINIO_BIN" server \
 		--address "127.0.0.1:$MINIO_PORT" \
@@ -254,6 +285,33 @@ launch_minio() {
 		--certs-dir "$WORK/minio-certs" \
 		"$WORK/minio-data" </dev/null >"$MINIO_LOG" 2>&1 &
 	MINIO_PID=$!
+}
+
+# versitygw logs nothing when it has bound its port (its banner comes
+# before), but it logs every request it serves; readiness is its health path
+# answering 200 and that request showing in its log. The posix backend maps
+# each bucket to a subdirectory of the data dir; the setup helper creates the
+# bucket with CreateBucket like on MinIO. --keep-alive: versitygw closes each
+# connection after one response unless told otherwise, which S3 and MinIO
+# do not do.
+readonly VERSITYGW_HEALTH=/objstore-health
+launch_versitygw() {
+	free_ports 1
+	VERSITYGW_PORT=${PORTS[0]}
+	VERSITYGW_LOG=$WORK/versitygw.log
+	rm -rf "$WORK/versitygw-data"
+	mkdir -p "$WORK/versitygw-data"
+	# versitygw reads its settings from VGW_* variables too, and the keys
+	# from ROOT_ACCESS_KEY_ID/ROOT_SECRET_ACCESS_KEY before ours: keep the
+	# developer's out.
+	local unset=(-u ROOT_ACCESS_KEY_ID -u ROOT_SECRET_ACCESS_KEY) v
+	for v in $(compgen -e); do
+		[[ $v != VGW_* ]] || unset+=(-u "$v")
+	done
+	(cd "$WORK" && exec env "${unset[@]}" ROOT_ACCESS_KEY="$S3_ACCESS_KEY" ROOT_SECRET_KEY="$S3_SECRET_KEY" "$VERSITYGW_BIN" \
+		--port "127.0.0.1:$VERSITYGW_PORT" --region "$REGION" --health "$VERSITYGW_HEALTH" --keep-alive \
+		posix "$WORK/versitygw-data") </dev/null >"$VERSITYGW_LOG" 2>&1 &
+	VERSITYGW_PID=$!
 }
 
 launch_azurite() {
@@ -275,17 +333,17 @@ show_log() { # name file
 	tail -n 40 "$2" >&2 || true
 }
 
-# wait_ready pid logfile listen_re url want_status: 0 once pid is alive, its
-# log matches listen_re (it has bound its port) and url answers (with
-# want_status, or with anything if empty); 1 if pid died; 2 on timeout.
-# The log check makes sure it is our server answering and not some other
-# process that grabbed the port between picking and binding it.
+# wait_ready pid logfile listen_re url want_status: 0 once pid is alive, url
+# answers (with want_status, or with anything if empty) and its log matches
+# listen_re (it has bound its port, or served the probe); 1 if pid died; 2 on
+# timeout. The log check makes sure it is our server answering and not some
+# other process that grabbed the port between picking and binding it.
 wait_ready() {
 	local pid=$1 logf=$2 listen_re=$3 url=$4 want=$5 code deadline=$((SECONDS + HEALTH_TIMEOUT))
 	while ((SECONDS < deadline)); do
 		kill -0 "$pid" 2>/dev/null || return 1
-		if grep -qE "$listen_re" "$logf" &&
-			code=$("$SETUP" -probe "$url" 2>/dev/null) && [[ -z $want || $code == "$want" ]]; then
+		if code=$("$SETUP" -probe "$url" 2>/dev/null) && [[ -z $want || $code == "$want" ]] &&
+			grep -qE "$listen_re" "$logf"; then
 			return 0
 		fi
 		sleep 0.2
@@ -298,12 +356,18 @@ wait_ready() {
 ensure_ready() {
 	local name=$1 attempt rc pid base url want logf listen_re
 	for attempt in 1 2 3; do
-		# listen_re: the line each (pinned) server logs once its port is bound.
+		# listen_re: the line each (pinned) server logs once its port is
+		# bound, or once it has served the probe.
 		case $name in
 		MinIO)
 			pid=$MINIO_PID base=http://127.0.0.1:$MINIO_PORT logf=$MINIO_LOG
 			listen_re="API: http://127\.0\.0\.1:$MINIO_PORT([^0-9]|\$)"
 			url=$base/minio/health/live want=200
+			;;
+		versitygw)
+			pid=$VERSITYGW_PID base=http://127.0.0.1:$VERSITYGW_PORT logf=$VERSITYGW_LOG
+			listen_re="\| 200 \|.*\| GET \| $VERSITYGW_HEALTH \|"
+			url=$base$VERSITYGW_HEALTH want=200
 			;;
 		Azurite)
 			pid=$AZURITE_PID base=http://127.0.0.1:$AZURITE_PORT logf=$AZURITE_LOG
@@ -328,30 +392,37 @@ ensure_ready() {
 			log "$name lost its port to another process; retrying on new ports"
 			case $name in
 			MinIO) launch_minio ;;
+			versitygw) launch_versitygw ;;
 			Azurite) launch_azurite ;;
 			esac
 			continue
 		fi
 		show_log "$name" "$logf"
+		if [[ $name == versitygw ]] && grep -q 'xattr check failed' "$logf"; then
+			die "versitygw needs user extended attributes in $WORK; point TMPDIR at a directory on ext4, xfs or btrfs"
+		fi
 		die "$name exited during start-up"
 	done
 }
 
-log "starting MinIO and Azurite"
+log "starting MinIO, versitygw and Azurite"
 launch_minio
+launch_versitygw
 launch_azurite
 ensure_ready MinIO
+ensure_ready versitygw
 ensure_ready Azurite
 
 MINIO_ENDPOINT=http://127.0.0.1:$MINIO_PORT
+VERSITYGW_ENDPOINT=http://127.0.0.1:$VERSITYGW_PORT
 AZURITE_ENDPOINT=http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT
 
 "$SETUP" -timeout 30s \
-	-s3-endpoint "$MINIO_ENDPOINT" -region "$REGION" -bucket "$BUCKET" \
-	-access-key "$MINIO_USER" -secret-key "$MINIO_PASSWORD" \
+	-s3-endpoint "$MINIO_ENDPOINT" -s3-endpoint "$VERSITYGW_ENDPOINT" -region "$REGION" -bucket "$BUCKET" \
+	-access-key "$S3_ACCESS_KEY" -secret-key "$S3_SECRET_KEY" \
 	-azure-endpoint "$AZURITE_ENDPOINT" -azure-account "$AZURITE_ACCOUNT" \
 	-azure-key "$AZURITE_KEY" -container "$CONTAINER" >&2 ||
-	die "creating the test bucket/container failed"
+	die "creating the test buckets/container failed"
 
 # ---------------------------------------------------------------------------
 # Environment for the tests (see internal/testenv).
@@ -362,18 +433,20 @@ unset "${UNSET_VARS[@]}"
 : >"$WORK/aws-empty-config"
 
 EXPORT_VARS=(
-	OBJSTORE_TEST_S3_URL OBJSTORE_TEST_AZURE_URL
-	OBJSTORE_TEST_MINIO_ENDPOINT OBJSTORE_TEST_AZURITE_ENDPOINT
+	OBJSTORE_TEST_S3_URL OBJSTORE_TEST_VERSITYGW_URL OBJSTORE_TEST_AZURE_URL
+	OBJSTORE_TEST_MINIO_ENDPOINT OBJSTORE_TEST_VERSITYGW_ENDPOINT OBJSTORE_TEST_AZURITE_ENDPOINT
 	AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_EC2_METADATA_DISABLED
 	AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
 	AZSTORE_AZURITE_KEY
 )
 export OBJSTORE_TEST_S3_URL="s3://$BUCKET?endpoint=$MINIO_ENDPOINT&region=$REGION&use_path_style=true"
+export OBJSTORE_TEST_VERSITYGW_URL="s3://$BUCKET?endpoint=$VERSITYGW_ENDPOINT&region=$REGION&use_path_style=true"
 export OBJSTORE_TEST_AZURE_URL="azblob://$CONTAINER?endpoint=$AZURITE_ENDPOINT&account=$AZURITE_ACCOUNT&credential=AZURITE"
 export OBJSTORE_TEST_MINIO_ENDPOINT=$MINIO_ENDPOINT
+export OBJSTORE_TEST_VERSITYGW_ENDPOINT=$VERSITYGW_ENDPOINT
 export OBJSTORE_TEST_AZURITE_ENDPOINT=$AZURITE_ENDPOINT
-export AWS_ACCESS_KEY_ID=$MINIO_USER
-export AWS_SECRET_ACCESS_KEY=$MINIO_PASSWORD
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY
+export AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 export AWS_REGION=$REGION
 export AWS_EC2_METADATA_DISABLED=true
 export AWS_CONFIG_FILE=$WORK/aws-empty-config
@@ -387,12 +460,13 @@ if [[ $mode == env ]]; then
 	for v in "${EXPORT_VARS[@]}"; do
 		echo "export $v=$(shq "${!v}")"
 	done
-	log "MinIO (pid $MINIO_PID) and Azurite (pid $AZURITE_PID) are running; logs in $WORK."
+	log "MinIO (pid $MINIO_PID), versitygw (pid $VERSITYGW_PID) and Azurite (pid $AZURITE_PID) are running; logs in $WORK."
 	log "Paste the lines above into your shell. Press Ctrl-C to stop the servers."
-	while kill -0 "$MINIO_PID" 2>/dev/null && kill -0 "$AZURITE_PID" 2>/dev/null; do
+	while kill -0 "$MINIO_PID" 2>/dev/null && kill -0 "$VERSITYGW_PID" 2>/dev/null && kill -0 "$AZURITE_PID" 2>/dev/null; do
 		sleep 1
 	done
 	show_log MinIO "$MINIO_LOG"
+	show_log versitygw "$VERSITYGW_LOG"
 	show_log Azurite "$AZURITE_LOG"
 	die "a server exited unexpectedly"
 fi

@@ -96,7 +96,8 @@ type backend struct {
 
 var backends = []backend{
 	{"file", func(t *testing.T) string { return "file:///" }},
-	{"s3", func(t *testing.T) string { return testenv.URL(t, "OBJSTORE_TEST_S3_URL") }},
+	{"s3", func(t *testing.T) string { return testenv.URL(t, "OBJSTORE_TEST_S3_URL") }}, // MinIO
+	{"versitygw", func(t *testing.T) string { return testenv.URL(t, "OBJSTORE_TEST_VERSITYGW_URL") }},
 	{"azblob", func(t *testing.T) string { return testenv.URL(t, "OBJSTORE_TEST_AZURE_URL") }},
 }
 

@@ -54,7 +54,9 @@ func readSum(t *testing.T, s *Store, key string) [32]byte {
 // TestCopyEscapedKeys copies between keys whose copy source needs
 // escaping: a "+" read as a space, or a space written as "+", would name
 // another key.
-func TestCopyEscapedKeys(t *testing.T) {
+func TestCopyEscapedKeys(t *testing.T) { eachServer(t, testCopyEscapedKeys) }
+
+func testCopyEscapedKeys(t *testing.T) {
 	s, _ := openTest(t, nil)
 	ctx := t.Context()
 	for _, key := range []string{"a b+c", "dir/with space/plus+sign", "x%2By", "q?a#b"} {
@@ -85,7 +87,9 @@ func TestCopyEscapedKeys(t *testing.T) {
 // TestCopyServerSide checks every kind of copy moves no object bytes
 // through the client: the request and response bodies that cross its
 // transport are a few XML documents, for a 12 MiB object.
-func TestCopyServerSide(t *testing.T) {
+func TestCopyServerSide(t *testing.T) { eachServer(t, testCopyServerSide) }
+
+func testCopyServerSide(t *testing.T) {
 	s, rec := openTest(t, &Options{CopyThreshold: 6 << 20, CopyPartSize: 5 << 20})
 	ctx := t.Context()
 	const large = 12<<20 + 3
@@ -161,7 +165,9 @@ func TestCopyServerSide(t *testing.T) {
 // its CopyObject. The copy is pinned to the ETag it saw: without IfMatch
 // it starts again and copies the new src whole; with IfMatch the old ETag
 // no longer matches.
-func TestCopySourceChanges(t *testing.T) {
+func TestCopySourceChanges(t *testing.T) { eachServer(t, testCopySourceChanges) }
+
+func testCopySourceChanges(t *testing.T) {
 	s, rec := openTest(t, nil)
 	ctx := t.Context()
 	for _, withIfMatch := range []bool{false, true} {

@@ -36,6 +36,7 @@ var codeKinds = map[string]error{
 	"InvalidToken":          objstore.ErrUnauthenticated,
 	"TokenRefreshRequired":  objstore.ErrUnauthenticated,
 	"MissingSecurityHeader": objstore.ErrUnauthenticated,
+	"XAdminUserNotFound":    objstore.ErrUnauthenticated, // versitygw's 404 for an unknown access key
 
 	"SlowDown":                   objstore.ErrThrottled,
 	"Throttling":                 objstore.ErrThrottled,

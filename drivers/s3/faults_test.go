@@ -9,9 +9,11 @@ import (
 	"github.com/objstore-go/objstore/internal/faultproxy"
 )
 
-// TestFaultsS3 runs the fault matrix through a proxy in front of MinIO:
+// TestFaultsS3 runs the fault matrix through a proxy in front of each S3 server:
 // see faultproxy.Matrix for what it proves.
-func TestFaultsS3(t *testing.T) {
+func TestFaultsS3(t *testing.T) { eachServer(t, testFaultsS3) }
+
+func testFaultsS3(t *testing.T) {
 	u := testURL(t)
 	q := u.Query()
 	endpoint := q.Get("endpoint")

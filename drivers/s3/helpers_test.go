@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,18 +22,78 @@ import (
 	"github.com/objstore-go/objstore/internal/testenv"
 )
 
-// urlVar names the variable that points the tests at an S3 server.
+// urlVar names the variable that points the tests at MinIO, the S3 server
+// of a test that does not run through eachServer.
 const urlVar = "OBJSTORE_TEST_S3_URL"
 
-// testURL returns the URL of the server under test, or skips the test (or
-// fails it under CI=true) when there is none.
+// servers maps the name of each subtest that eachServer started to its
+// server.
+var servers sync.Map // string -> server
+
+type server struct {
+	testenv.S3Server
+	url string
+}
+
+// eachServer runs f as a subtest per S3 server (testenv.S3Servers, named
+// "minio", "versitygw"). Within f and its subtests, testURL and openTest
+// reach that subtest's server.
+func eachServer(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	testenv.EachS3(t, func(t *testing.T, srv testenv.S3Server, raw string) {
+		servers.Store(t.Name(), server{srv, raw})
+		t.Cleanup(func() { servers.Delete(t.Name()) })
+		f(t)
+	})
+}
+
+// serverOf returns the server eachServer chose for the test named name or
+// for a test it runs in.
+func serverOf(name string) (server, bool) {
+	for {
+		if v, ok := servers.Load(name); ok {
+			return v.(server), true
+		}
+		i := strings.LastIndexByte(name, '/')
+		if i < 0 {
+			return server{}, false
+		}
+		name = name[:i]
+	}
+}
+
+// testURL returns the URL of the server under test: the one eachServer
+// chose for t, else MinIO's. It skips the test (or fails it under CI=true)
+// when MinIO's variable is not set.
 func testURL(t testing.TB) *url.URL {
 	t.Helper()
-	u, err := url.Parse(testenv.URL(t, urlVar))
+	srv, ok := serverOf(t.Name())
+	if !ok {
+		srv = server{testenv.S3Servers[0], testenv.URL(t, urlVar)}
+	}
+	u, err := url.Parse(srv.url)
 	if err != nil {
-		t.Fatalf("%s: %v", urlVar, err)
+		t.Fatalf("%s: %v", srv.URLVar, err)
 	}
 	return u
+}
+
+// TestEachServer checks that testURL, in a test eachServer runs and in
+// its subtests, gives that test's server and not MinIO's.
+func TestEachServer(t *testing.T) {
+	for i, srv := range testenv.S3Servers {
+		t.Setenv(srv.URLVar, "s3://b?endpoint=http://127.0.0.1:"+strconv.Itoa(i+1))
+	}
+	var got []string
+	eachServer(t, func(t *testing.T) {
+		got = append(got, testURL(t).String())
+		t.Run("sub", func(t *testing.T) { got = append(got, testURL(t).String()) })
+	})
+	want := []string{"s3://b?endpoint=http://127.0.0.1:1", "s3://b?endpoint=http://127.0.0.1:1",
+		"s3://b?endpoint=http://127.0.0.1:2", "s3://b?endpoint=http://127.0.0.1:2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("testURL gave %q, want %q", got, want)
+	}
 }
 
 // openTest opens the store under test at a fresh key prefix, sending its

@@ -71,7 +71,9 @@ func putKeys(t *testing.T, s *Store, keys ...string) {
 
 // TestListRepeatedToken makes the server repeat a continuation token: the
 // listing fails instead of looping.
-func TestListRepeatedToken(t *testing.T) {
+func TestListRepeatedToken(t *testing.T) { eachServer(t, testListRepeatedToken) }
+
+func testListRepeatedToken(t *testing.T) {
 	s, rec := openTest(t, nil)
 	putKeys(t, s, "k0", "k1", "k2", "k3")
 	rewriteList(rec, func(token string, body []byte) []byte {
@@ -93,7 +95,9 @@ func TestListRepeatedToken(t *testing.T) {
 // TestListOutOfOrder makes the server send, on the second page, a key that
 // sorts before the first page's: the listing fails rather than yield keys
 // out of order or twice.
-func TestListOutOfOrder(t *testing.T) {
+func TestListOutOfOrder(t *testing.T) { eachServer(t, testListOutOfOrder) }
+
+func testListOutOfOrder(t *testing.T) {
 	s, rec := openTest(t, nil)
 	putKeys(t, s, "b", "c", "d")
 	rewriteList(rec, func(token string, body []byte) []byte {
@@ -113,7 +117,9 @@ func TestListOutOfOrder(t *testing.T) {
 }
 
 // TestListBreak checks breaking out of a listing sends no further request.
-func TestListBreak(t *testing.T) {
+func TestListBreak(t *testing.T) { eachServer(t, testListBreak) }
+
+func testListBreak(t *testing.T) {
 	s, rec := openTest(t, nil)
 	putKeys(t, s, "a", "b", "c", "d", "e", "f")
 	rec.reset()
@@ -133,7 +139,9 @@ func TestListBreak(t *testing.T) {
 
 // TestListMerge checks objects and common prefixes come merged in byte
 // order within a page, with ModTimes that agree with Stat's.
-func TestListMerge(t *testing.T) {
+func TestListMerge(t *testing.T) { eachServer(t, testListMerge) }
+
+func testListMerge(t *testing.T) {
 	s, _ := openTest(t, nil)
 	putKeys(t, s, "a-", "a/x", "a0", "b/y", "b-", "c")
 	var got []string

@@ -85,7 +85,9 @@ func (h *hookReader) Read(p []byte) (int, error) {
 // TestPutAborts checks that every failed multipart upload is aborted: the
 // upload is listed while it runs and not after, and the key keeps its
 // previous state.
-func TestPutAborts(t *testing.T) {
+func TestPutAborts(t *testing.T) { eachServer(t, testPutAborts) }
+
+func testPutAborts(t *testing.T) {
 	s, rec := openTest(t, nil)
 	const p = 5 << 20
 	opts := objstore.PutOptions{PartSize: p, Concurrency: 2}
@@ -180,7 +182,9 @@ func TestPutAborts(t *testing.T) {
 // TestPutTooManyParts checks a body longer than the parts can hold fails
 // and leaves nothing, and one that just fits is stored whole. maxParts is
 // lowered to 3, so the part size doubles with every part: 5, 10 and 20 MiB.
-func TestPutTooManyParts(t *testing.T) {
+func TestPutTooManyParts(t *testing.T) { eachServer(t, testPutTooManyParts) }
+
+func testPutTooManyParts(t *testing.T) {
 	defer func(n int) { maxParts = n }(maxParts)
 	maxParts = 3
 	s, _ := openTest(t, nil)
@@ -219,7 +223,9 @@ func TestPutTooManyParts(t *testing.T) {
 // TestPutMemory checks an upload of unknown size allocates its part
 // buffers once: Concurrency buffers of PartSize bytes, plus under 2 MiB
 // to find out that the body is large, whatever its length.
-func TestPutMemory(t *testing.T) {
+func TestPutMemory(t *testing.T) { eachServer(t, testPutMemory) }
+
+func testPutMemory(t *testing.T) {
 	s, _ := openTest(t, nil)
 	const (
 		p    = 5 << 20

@@ -10,16 +10,18 @@ import (
 	"github.com/objstore-go/objstore/internal/testenv"
 )
 
-// TestProxy runs the proxy scenario on MinIO, named by a host that does
-// not resolve so that only the proxy can reach it.
+// TestProxy runs the proxy scenario on each S3 server, named by a host
+// that does not resolve so that only the proxy can reach it.
 func TestProxy(t *testing.T) {
-	endpoint := testenv.URL(t, "OBJSTORE_TEST_MINIO_ENDPOINT")
-	target := testenv.HostPort(t, endpoint)
-	_, port, _ := net.SplitHostPort(target)
-	const host = "objstore-minio.invalid"
-	testenv.ProxyScenario{Target: target, Host: host,
-		Open: func(ctx context.Context, extra string) (objstore.Store, error) {
-			return objstore.Open(ctx, fmt.Sprintf("s3://objstore-test/proxy-test/?endpoint=http://%s:%s&region=us-east-1&use_path_style=true&retries=0%s", host, port, extra))
-		},
-	}.Run(t)
+	testenv.EachS3(t, func(t *testing.T, srv testenv.S3Server, _ string) {
+		endpoint := testenv.URL(t, srv.EndpointVar)
+		target := testenv.HostPort(t, endpoint)
+		_, port, _ := net.SplitHostPort(target)
+		host := "objstore-" + srv.Name + ".invalid"
+		testenv.ProxyScenario{Target: target, Host: host,
+			Open: func(ctx context.Context, extra string) (objstore.Store, error) {
+				return objstore.Open(ctx, fmt.Sprintf("s3://objstore-test/proxy-test/?endpoint=http://%s:%s&region=us-east-1&use_path_style=true&retries=0%s", host, port, extra))
+			},
+		}.Run(t)
+	})
 }

@@ -56,7 +56,9 @@ func (p *progressCalls) get() [][2]int64 {
 // threshold, with the first attempt at part 2 failing: the parts are read
 // through ReadAt only, part 2 alone is sent again, and the object
 // round-trips.
-func TestPutReadsPartsAt(t *testing.T) {
+func TestPutReadsPartsAt(t *testing.T) { eachServer(t, testPutReadsPartsAt) }
+
+func testPutReadsPartsAt(t *testing.T) {
 	s, rec := openTest(t, nil)
 	ctx := t.Context()
 	data := randomData(13<<20+3, 1)
@@ -99,7 +101,9 @@ func TestPutReadsPartsAt(t *testing.T) {
 // threshold, with the first attempt failing after 1 MiB: one PutObject,
 // sent again, whose body is read with ReadAt, and whose progress follows
 // the transport's reading, a call per MiB, never going back.
-func TestPutObjectReadsAt(t *testing.T) {
+func TestPutObjectReadsAt(t *testing.T) { eachServer(t, testPutObjectReadsAt) }
+
+func testPutObjectReadsAt(t *testing.T) {
 	s, rec := openTest(t, &Options{MultipartThreshold: 8 << 20})
 	ctx := t.Context()
 	data := randomData(3<<20+1, 2)

@@ -13,7 +13,9 @@ import (
 // sends a HeadObject it does not need, a Get's Reader carries the whole
 // object's attributes from the GET alone, and a zero-length range is
 // answered without asking HTTP for zero bytes.
-func TestRequests(t *testing.T) {
+func TestRequests(t *testing.T) { eachServer(t, testRequests) }
+
+func testRequests(t *testing.T) {
 	s, rec := openTest(t, &Options{PartSize: 5 << 20})
 	ctx := t.Context()
 	data := bytes.Repeat([]byte("0123456789"), 10)

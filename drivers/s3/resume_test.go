@@ -38,8 +38,10 @@ func resumeStores(t *testing.T) (proxied, direct *Store, p *faultproxy.Cut) {
 }
 
 // TestResumeS3 cuts the body of a Get midway through a proxy in front of
-// MinIO: see faultproxy.Resume for what it proves.
-func TestResumeS3(t *testing.T) {
+// each S3 server: see faultproxy.Resume for what it proves.
+func TestResumeS3(t *testing.T) { eachServer(t, testResumeS3) }
+
+func testResumeS3(t *testing.T) {
 	proxied, direct, p := resumeStores(t)
 	faultproxy.Resume{
 		Proxied: proxied, Direct: direct, Proxy: p, Driver: Scheme,

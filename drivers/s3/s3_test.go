@@ -18,9 +18,10 @@ import (
 	"github.com/objstore-go/objstore/internal/testenv"
 )
 
-// urlVar names the variable that points the tests at an S3 server; `make
-// test` starts MinIO and sets it, with AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY.
+// urlVar names the variable that points the benchmarks at MinIO; `make
+// test` starts it and sets the variable, with AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY. The tests run on every server in
+// testenv.S3Servers.
 const urlVar = "OBJSTORE_TEST_S3_URL"
 
 // largePut makes P7 and C6 write many small parts.
@@ -31,14 +32,17 @@ func sdkError(err error) bool {
 	return errors.As(err, &e)
 }
 
+// TestConformance runs the suite on each S3 server `make test` starts
+// (testenv.S3Servers), with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
 func TestConformance(t *testing.T) {
-	raw := testenv.URL(t, urlVar)
-	conformance.Run(t, conformance.Harness{
-		URL:        raw,
-		RequireAll: true,
-		LargePut:   largePut,
-		SDKError:   sdkError,
-		LoseAnswer: loseAnswer(t, raw),
+	testenv.EachS3(t, func(t *testing.T, _ testenv.S3Server, raw string) {
+		conformance.Run(t, conformance.Harness{
+			URL:        raw,
+			RequireAll: true,
+			LargePut:   largePut,
+			SDKError:   sdkError,
+			LoseAnswer: loseAnswer(t, raw),
+		})
 	})
 }
 
@@ -74,18 +78,19 @@ func loseAnswer(t *testing.T, raw string) func(context.Context, string) (objstor
 // to 5 MiB, so that C6's large copies go through UploadPartCopy parts
 // (three of them for the default 12 MiB + 3 bytes).
 func TestConformanceCopyParts(t *testing.T) {
-	raw := testenv.URL(t, urlVar)
-	conformance.Run(t, conformance.Harness{
-		URL: raw,
-		Open: func(ctx context.Context, prefix string) (objstore.Store, error) {
-			return openWith(ctx, raw, prefix, &s3.Options{CopyThreshold: 5 << 20, CopyPartSize: 5 << 20})
-		},
-		OpenNative: func(ctx context.Context, prefix string) (objstore.Store, error) {
-			return openWith(ctx, raw, prefix, &s3.Options{CopyThreshold: 5 << 20, CopyPartSize: 5 << 20, Keys: objstore.KeysNative})
-		},
-		RequireAll: true,
-		LargePut:   largePut,
-		SDKError:   sdkError,
+	testenv.EachS3(t, func(t *testing.T, _ testenv.S3Server, raw string) {
+		conformance.Run(t, conformance.Harness{
+			URL: raw,
+			Open: func(ctx context.Context, prefix string) (objstore.Store, error) {
+				return openWith(ctx, raw, prefix, &s3.Options{CopyThreshold: 5 << 20, CopyPartSize: 5 << 20})
+			},
+			OpenNative: func(ctx context.Context, prefix string) (objstore.Store, error) {
+				return openWith(ctx, raw, prefix, &s3.Options{CopyThreshold: 5 << 20, CopyPartSize: 5 << 20, Keys: objstore.KeysNative})
+			},
+			RequireAll: true,
+			LargePut:   largePut,
+			SDKError:   sdkError,
+		})
 	})
 }
 

@@ -3,6 +3,8 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -178,4 +180,35 @@ outer:
 		out = append(out, kv)
 	}
 	return out
+}
+
+// TestEachS3 checks EachS3 runs f once per server, in order, with the
+// server's URL, in a subtest named after it.
+func TestEachS3(t *testing.T) {
+	var got []string
+	for i, srv := range S3Servers {
+		t.Setenv(srv.URLVar, "mem://server"+strconv.Itoa(i))
+	}
+	EachS3(t, func(t *testing.T, srv S3Server, url string) {
+		got = append(got, t.Name()+" "+url)
+	})
+	want := []string{"TestEachS3/minio mem://server0", "TestEachS3/versitygw mem://server1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("EachS3 ran %q, want %q", got, want)
+	}
+}
+
+// TestEachS3Skips checks a server whose variable is missing is skipped
+// outside CI, and f does not run for it.
+func TestEachS3Skips(t *testing.T) {
+	t.Setenv("CI", "")
+	t.Setenv(S3Servers[0].URLVar, "mem://here")
+	t.Setenv(S3Servers[1].URLVar, "")
+	var ran []string
+	ok := t.Run("sub", func(t *testing.T) {
+		EachS3(t, func(t *testing.T, srv S3Server, url string) { ran = append(ran, srv.Name) })
+	})
+	if !ok || !slices.Equal(ran, []string{"minio"}) {
+		t.Errorf("EachS3 ran f for %q (ok %v); want minio only, versitygw skipped", ran, ok)
+	}
 }

@@ -1,5 +1,6 @@
 // Command setup prepares the local test servers started by scripts/test.sh:
-// it creates the S3 bucket on MinIO and the blob container on Azurite.
+// it creates the S3 bucket on each S3 server (MinIO, versitygw) and the blob
+// container on Azurite.
 //
 // It is idempotent (an existing bucket or container is fine) and retries
 // briefly while a server is not answering yet.
@@ -11,7 +12,7 @@
 //
 // Usage:
 //
-//	setup -s3-endpoint http://127.0.0.1:9000 -azure-endpoint http://127.0.0.1:10000/devstoreaccount1
+//	setup -s3-endpoint http://127.0.0.1:9000 -s3-endpoint http://127.0.0.1:7070 -azure-endpoint http://127.0.0.1:10000/devstoreaccount1
 //	setup -free-ports 3
 //	setup -probe http://127.0.0.1:9000/minio/health/live
 package main
@@ -42,11 +43,18 @@ import (
 // for devstoreaccount1 (as in Azurite's own source). It is not a secret.
 const azuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
+// stringList is a flag that may be given several times.
+type stringList []string
+
+func (l *stringList) String() string     { return fmt.Sprint(*l) }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
 func main() {
+	var s3Endpoints stringList
+	flag.Var(&s3Endpoints, "s3-endpoint", "S3 endpoint (MinIO, versitygw), e.g. http://127.0.0.1:9000; repeat it for several servers (none: skip S3)")
 	var (
 		freePorts     = flag.Int("free-ports", 0, "print this many distinct free loopback TCP ports, one per line, and exit")
 		probe         = flag.String("probe", "", "GET this URL once, print the HTTP status code and exit (exit status 1 if no answer)")
-		s3Endpoint    = flag.String("s3-endpoint", "", "MinIO/S3 endpoint, e.g. http://127.0.0.1:9000 (empty: skip S3)")
 		bucket        = flag.String("bucket", "objstore-test", "S3 bucket to create")
 		region        = flag.String("region", "us-east-1", "S3 region")
 		accessKey     = flag.String("access-key", os.Getenv("AWS_ACCESS_KEY_ID"), "S3 access key (default $AWS_ACCESS_KEY_ID)")
@@ -83,21 +91,21 @@ func main() {
 		return
 	}
 
-	if *s3Endpoint == "" && *azureEndpoint == "" {
+	if len(s3Endpoints) == 0 && *azureEndpoint == "" {
 		fatalf("nothing to do: pass -s3-endpoint and/or -azure-endpoint")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 
-	if *s3Endpoint != "" {
-		if *accessKey == "" || *secretKey == "" {
-			fatalf("s3: -access-key and -secret-key (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) are required")
-		}
+	if len(s3Endpoints) > 0 && (*accessKey == "" || *secretKey == "") {
+		fatalf("s3: -access-key and -secret-key (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) are required")
+	}
+	for _, endpoint := range s3Endpoints {
 		if err := retry(ctx, func() (string, error) {
-			return setupS3(ctx, *s3Endpoint, *region, *accessKey, *secretKey, *bucket)
-		}, "s3: bucket "+*bucket); err != nil {
-			fatalf("s3 (%s): %v", *s3Endpoint, err)
+			return setupS3(ctx, endpoint, *region, *accessKey, *secretKey, *bucket)
+		}, "s3 "+endpoint+": bucket "+*bucket); err != nil {
+			fatalf("s3 (%s): %v", endpoint, err)
 		}
 	}
 	if *azureEndpoint != "" {
@@ -161,7 +169,7 @@ func setupS3(ctx context.Context, endpoint, region, accessKey, secretKey, bucket
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(region),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")),
-		// Ignore the developer's ~/.aws files: this only talks to local MinIO.
+		// Ignore the developer's ~/.aws files: this only talks to local servers.
 		config.WithSharedConfigFiles([]string{}),
 		config.WithSharedCredentialsFiles([]string{}),
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
