@@ -10,25 +10,16 @@ import (
 	"github.com/objstore-go/objstore/internal/testenv"
 )
 
-// s3Servers are the S3 servers the tests run against, and the variables
-// that point at them: `make test` starts each one and sets its variable.
-var s3Servers = []struct{ name, env string }{
-	{"minio", urlVar},
-	{"versitygw", "OBJSTORE_TEST_VERSITYGW_URL"},
-}
-
-// forEachServer runs f as a subtest against each of s3Servers that is
-// set, skipping (or failing, under CI=true) one that is not.
+// forEachServer runs f as a subtest against each S3 server `make test`
+// starts (testenv.EachS3), with the server's URL parsed.
 func forEachServer(t *testing.T, f func(t *testing.T, server string, u *url.URL)) {
-	for _, sv := range s3Servers {
-		t.Run(sv.name, func(t *testing.T) {
-			u, err := url.Parse(testenv.URL(t, sv.env))
-			if err != nil {
-				t.Fatalf("%s: %v", sv.env, err)
-			}
-			f(t, sv.name, u)
-		})
-	}
+	testenv.EachS3(t, func(t *testing.T, srv testenv.S3Server, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", srv.URLVar, err)
+		}
+		f(t, srv.Name, u)
+	})
 }
 
 // openServer opens u's bucket, or bucket if not empty, at a fresh key
