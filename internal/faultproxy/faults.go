@@ -312,6 +312,14 @@ func (p *Faults) serve(w http.ResponseWriter, r *http.Request) {
 		reset(sw)
 	case Drop:
 		p.rp.ServeHTTP(&dropped, r)
+		// Recorded before the reset, so that the client, once it sees the
+		// reset, sees the server's answer in Requests.
+		rec.Dropped = dropped.status
+		p.mu.Lock()
+		if seq < len(p.reqs) && p.reqs[seq].Start.Equal(rec.Start) {
+			p.reqs[seq].Dropped = dropped.status
+		}
+		p.mu.Unlock()
 		onFault()
 		reset(sw)
 	case ResetDownload, StallDownload:
