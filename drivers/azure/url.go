@@ -49,7 +49,10 @@ const credentialHint = "azblob never takes secrets in the URL: set credential=NA
 // Every parameter is optional:
 //
 //   - account: the storage account. It is needed when there is no endpoint
-//     and to sign requests with an account key.
+//     and to sign requests with an account key. An emulator-style endpoint
+//     that names the account as its path (Azurite's
+//     http://127.0.0.1:10000/devstoreaccount1) gives it, and account= may
+//     then be left out; an account= that differs from it is an error.
 //   - endpoint: the Blob service URL, such as
 //     http://127.0.0.1:10000/devstoreaccount1 for Azurite. The default is
 //     https://ACCOUNT.blob.core.windows.net/.
@@ -138,11 +141,15 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	account, err := emulatorAccount(q[paramAccount], q[paramEndpoint])
+	if err != nil {
+		return nil, err
+	}
 	pipe, err := newPipeline(q, o)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := resolveCredential(q[paramCredential], q[paramAccount], q[paramEndpoint], lookupEnv)
+	cfg, err := resolveCredential(q[paramCredential], account, q[paramEndpoint], lookupEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +221,29 @@ func checkEndpoint(v string) error {
 		return invalid("endpoint= has a fragment (#...)")
 	}
 	return nil
+}
+
+// emulatorAccount returns the storage account of a store: account= if it
+// is set, else the account an emulator-style endpoint names in its path
+// (http://127.0.0.1:10000/devstoreaccount1, Azurite's form, where the
+// account is the path's one segment), else "". An account= that differs
+// from the endpoint's gives ErrInvalidArgument naming both.
+func emulatorAccount(account, endpoint string) (string, error) {
+	if endpoint == "" {
+		return account, nil
+	}
+	e, err := url.Parse(endpoint)
+	if err != nil {
+		return account, nil // checkEndpoint has refused it already
+	}
+	seg := strings.Trim(e.Path, "/")
+	if seg == "" || strings.Contains(seg, "/") || checkAccountName(seg) != nil {
+		return account, nil
+	}
+	if account != "" && account != seg {
+		return "", invalid(fmt.Sprintf("account=%s and the endpoint's path, which names the account %s, differ; drop account= (the endpoint's path names it) or make them agree", account, seg))
+	}
+	return seg, nil
 }
 
 // redactURL shortens a URL that failed to parse to its scheme and host, so
