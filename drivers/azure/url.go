@@ -55,7 +55,10 @@ const credentialHint = "azblob never takes secrets in the URL: set credential=NA
 //     then be left out; an account= that differs from it is an error.
 //   - endpoint: the Blob service URL, such as
 //     http://127.0.0.1:10000/devstoreaccount1 for Azurite. The default is
-//     https://ACCOUNT.blob.core.windows.net/.
+//     https://ACCOUNT.blob.core.windows.net/. A plain-http endpoint
+//     (here or in a connection string) must be loopback unless the code
+//     sets ClientOptions.AllowInsecureEndpoint; otherwise Open gives
+//     ErrInvalidArgument, because the credential would travel in clear.
 //   - credential: names the environment variables the credential is read
 //     from; see [Store] for the order. Without it, the driver uses
 //     azidentity.DefaultAzureCredential, which needs an https endpoint.
@@ -153,6 +156,9 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkEndpointPolicy(cfg, pipe); err != nil {
+		return nil, err
+	}
 	return newFromConfig(cfg, u.Host, ns, o, pipe)
 }
 
@@ -244,6 +250,20 @@ func emulatorAccount(account, endpoint string) (string, error) {
 		return "", invalid(fmt.Sprintf("account=%s and the endpoint's path, which names the account %s, differ; drop account= (the endpoint's path names it) or make them agree", account, seg))
 	}
 	return seg, nil
+}
+
+// checkEndpointPolicy applies the endpoint policy (see
+// pipeline.Config.CheckEndpoint) to the resolved service URL, wherever it
+// came from (endpoint=, a connection string's BlobEndpoint or
+// DefaultEndpointsProtocol): every azblob store attaches a credential, so
+// plain http needs a loopback host or ClientOptions.AllowInsecureEndpoint.
+func checkEndpointPolicy(cfg *clientConfig, pipe *pipeline.Pipeline) error {
+	what := map[credKind]string{
+		credSharedKey: "SharedKey signatures (from " + cfg.source + ")",
+		credSAS:       "a SAS (from " + cfg.source + ")",
+		credToken:     "Entra ID tokens",
+	}[cfg.kind]
+	return pipe.Config().CheckEndpoint(cfg.serviceURL, what)
 }
 
 // redactURL shortens a URL that failed to parse to its scheme and host, so
