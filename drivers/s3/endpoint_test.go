@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/objstore-go/objstore"
 )
 
@@ -202,5 +204,62 @@ func TestNoRedirectWithCredentials(t *testing.T) {
 	defer mu.Unlock()
 	if len(seen) > 0 {
 		t.Errorf("the redirect target received %d requests: %q", len(seen), seen)
+	}
+}
+
+// TestEndpointFromEnvMinIO opens MinIO with AWS_ENDPOINT_URL_S3 (and
+// AWS_ENDPOINT_URL) instead of endpoint=, and checks that the
+// S3-compatible settings apply: checksums "when required", the default
+// region, and that the store works.
+func TestEndpointFromEnvMinIO(t *testing.T) {
+	tu := testURL(t)
+	ep := tu.Query().Get("endpoint")
+	if ep == "" {
+		t.Skipf("%s has no endpoint=", urlVar)
+	}
+	for _, v := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"} {
+		t.Run(v, func(t *testing.T) {
+			t.Setenv("AWS_ENDPOINT_URL_S3", "")
+			t.Setenv("AWS_ENDPOINT_URL", "")
+			if v == "AWS_ENDPOINT_URL_S3" {
+				// The service-specific variable wins over the global one.
+				t.Setenv("AWS_ENDPOINT_URL", "http://192.0.2.1:9")
+			}
+			t.Setenv(v, ep)
+			t.Setenv("AWS_REGION", "")
+			t.Setenv("AWS_DEFAULT_REGION", "")
+			u := *tu
+			q := u.Query()
+			q.Del("endpoint")
+			q.Del("region")
+			q.Set("use_path_style", "true")
+			u.RawQuery = q.Encode()
+			u.Path = "/endpoint-env-" + randomHex(6)
+			s, err := OpenURL(context.Background(), &u, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			defer cleanup(t, s)
+			o := s.client.Options()
+			if o.BaseEndpoint == nil || *o.BaseEndpoint != ep {
+				t.Errorf("BaseEndpoint %v, want %q", o.BaseEndpoint, ep)
+			}
+			if o.RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired || o.ResponseChecksumValidation != aws.ResponseChecksumValidationWhenRequired {
+				t.Errorf("checksums are not \"when required\": %v %v", o.RequestChecksumCalculation, o.ResponseChecksumValidation)
+			}
+			if o.Region != "us-east-1" {
+				t.Errorf("region %q, want us-east-1", o.Region)
+			}
+			ctx := context.Background()
+			a, err := s.Put(ctx, "k", strings.NewReader("hello"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, r, err := objstore.ReadAll(ctx, s, "k")
+			if err != nil || string(data) != "hello" || r.ETag != a.ETag {
+				t.Fatalf("ReadAll = %q, %+v, %v", data, r, err)
+			}
+		})
 	}
 }
