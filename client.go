@@ -77,6 +77,17 @@ type ClientOptions struct {
 	// IgnoreEnvironment skips the OBJSTORE_* variables and the proxy
 	// variables.
 	IgnoreEnvironment bool
+
+	// AllowInsecureEndpoint lets a store that attaches credentials to its
+	// requests (signatures, a key, a SAS, a token) send them over plain
+	// http to a host that is not loopback. By default such an endpoint is
+	// refused at Open with ErrInvalidArgument: plain http is allowed only
+	// for 127.0.0.0/8, ::1 and localhost, or with no credentials
+	// (s3 anonymous=true). Only code can set it, here or in
+	// [SetDefaultClientOptions]; there is no URL parameter or environment
+	// variable for it, because a store URL is configuration that may be
+	// less trusted than the process's credentials. See docs/CONFIG.md.
+	AllowInsecureEndpoint bool
 }
 
 // RetryOptions are the retry policy. A zero field is unset.

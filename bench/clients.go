@@ -261,14 +261,8 @@ func (p *unknownReader) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// gocloudPut writes through gocloud.dev's writer. azureblob's writer
-// panics when the upload fails; the panic becomes an error.
-func gocloudPut(ctx context.Context, b *blob.Bucket, key string, r io.Reader, opts *blob.WriterOptions) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("gocloud writer panicked: %v", p)
-		}
-	}()
+// gocloudPut writes through gocloud.dev's writer.
+func gocloudPut(ctx context.Context, b *blob.Bucket, key string, r io.Reader, opts *blob.WriterOptions) error {
 	w, err := b.NewWriter(ctx, key, opts)
 	if err != nil {
 		return err

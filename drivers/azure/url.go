@@ -49,10 +49,16 @@ const credentialHint = "azblob never takes secrets in the URL: set credential=NA
 // Every parameter is optional:
 //
 //   - account: the storage account. It is needed when there is no endpoint
-//     and to sign requests with an account key.
+//     and to sign requests with an account key. An emulator-style endpoint
+//     that names the account as its path (Azurite's
+//     http://127.0.0.1:10000/devstoreaccount1) gives it, and account= may
+//     then be left out; an account= that differs from it is an error.
 //   - endpoint: the Blob service URL, such as
 //     http://127.0.0.1:10000/devstoreaccount1 for Azurite. The default is
-//     https://ACCOUNT.blob.core.windows.net/.
+//     https://ACCOUNT.blob.core.windows.net/. A plain-http endpoint
+//     (here or in a connection string) must be loopback unless the code
+//     sets ClientOptions.AllowInsecureEndpoint; otherwise Open gives
+//     ErrInvalidArgument, because the credential would travel in clear.
 //   - credential: names the environment variables the credential is read
 //     from; see [Store] for the order. Without it, the driver uses
 //     azidentity.DefaultAzureCredential, which needs an https endpoint.
@@ -146,12 +152,19 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	account, err := emulatorAccount(q[paramAccount], q[paramEndpoint])
+	if err != nil {
+		return nil, err
+	}
 	pipe, err := newPipeline(q, o)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := resolveCredential(q[paramCredential], q[paramAccount], q[paramEndpoint], lookupEnv)
+	cfg, err := resolveCredential(q[paramCredential], account, q[paramEndpoint], lookupEnv)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkEndpointPolicy(cfg, pipe); err != nil {
 		return nil, err
 	}
 	return newFromConfig(cfg, u.Host, ns, o, pipe)
@@ -222,6 +235,43 @@ func checkEndpoint(v string) error {
 		return invalid("endpoint= has a fragment (#...)")
 	}
 	return nil
+}
+
+// emulatorAccount returns the storage account of a store: account= if it
+// is set, else the account an emulator-style endpoint names in its path
+// (http://127.0.0.1:10000/devstoreaccount1, Azurite's form, where the
+// account is the path's one segment), else "". An account= that differs
+// from the endpoint's gives ErrInvalidArgument naming both.
+func emulatorAccount(account, endpoint string) (string, error) {
+	if endpoint == "" {
+		return account, nil
+	}
+	e, err := url.Parse(endpoint)
+	if err != nil {
+		return account, nil // checkEndpoint has refused it already
+	}
+	seg := strings.Trim(e.Path, "/")
+	if seg == "" || strings.Contains(seg, "/") || checkAccountName(seg) != nil {
+		return account, nil
+	}
+	if account != "" && account != seg {
+		return "", invalid(fmt.Sprintf("account=%s and the endpoint's path, which names the account %s, differ; drop account= (the endpoint's path names it) or make them agree", account, seg))
+	}
+	return seg, nil
+}
+
+// checkEndpointPolicy applies the endpoint policy (see
+// pipeline.Config.CheckEndpoint) to the resolved service URL, wherever it
+// came from (endpoint=, a connection string's BlobEndpoint or
+// DefaultEndpointsProtocol): every azblob store attaches a credential, so
+// plain http needs a loopback host or ClientOptions.AllowInsecureEndpoint.
+func checkEndpointPolicy(cfg *clientConfig, pipe *pipeline.Pipeline) error {
+	what := map[credKind]string{
+		credSharedKey: "SharedKey signatures (from " + cfg.source + ")",
+		credSAS:       "a SAS (from " + cfg.source + ")",
+		credToken:     "Entra ID tokens",
+	}[cfg.kind]
+	return pipe.Config().CheckEndpoint(cfg.serviceURL, what)
 }
 
 // redactURL shortens a URL that failed to parse to its scheme and host, so

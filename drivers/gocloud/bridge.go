@@ -51,7 +51,7 @@ type Options struct {
 	// AtomicIfNotExist declares that the bucket's gocloud driver checks
 	// blob.WriterOptions.IfNotExist atomically on the server, which
 	// PutOptions.IfAbsent needs. Without it IfAbsent gives ErrUnsupported.
-	// memblob, s3blob, azureblob and gcsblob of gocloud.dev v0.47.0 do;
+	// memblob, s3blob, azureblob and gcsblob of gocloud.dev v0.49.0 do;
 	// fileblob does not (it checks with os.Stat, then renames).
 	AtomicIfNotExist bool
 	// Keys is the rule for the keys Put and Copy create, like the keys=
@@ -352,19 +352,13 @@ func bodySize(body io.Reader) int64 {
 // write uploads r to full with blob.Bucket.Upload and commits it, or
 // aborts it. A body that fails cancels the upload's context before gocloud
 // closes the writer, which gocloud drivers take as an abort (memblob and
-// fileblob would otherwise commit what they had buffered). Upload, rather
-// than Write calls, also keeps clear of gocloud azureblob's writer, which
-// panics in Close after a failed upload that began with Write (it closes a
-// pipe its upload goroutine has set to nil); a panic is still recovered
-// and reported as an error. The error returned is an *objstore.Error.
-func (s *Store) write(ctx context.Context, full string, r io.Reader, prog *objstore.Progress, wo *blob.WriterOptions) (err error) {
+// fileblob would otherwise commit what they had buffered). The error
+// returned is an *objstore.Error. (Before v0.49, gocloud azureblob's
+// writer panicked in Close after a failed upload; v0.49 fixed it, and the
+// bridge no longer recovers panics, which would hide a real bug.)
+func (s *Store) write(ctx context.Context, full string, r io.Reader, prog *objstore.Progress, wo *blob.WriterOptions) error {
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	defer func() {
-		if p := recover(); p != nil {
-			err = &objstore.Error{Driver: s.ns.Driver, Op: "put", Err: fmt.Errorf("the gocloud writer panicked: %v", p)}
-		}
-	}()
 	body := &abortingReader{r: r, cancel: cancel, prog: prog}
 	uerr := s.b.Upload(wctx, full, body, wo)
 	switch {

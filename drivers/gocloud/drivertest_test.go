@@ -52,7 +52,12 @@ func (h *harness) MakeDriverForNonexistentBucket(ctx context.Context) (driver.Bu
 func (h *harness) HTTPClient() *http.Client         { return nil }
 func (h *harness) SupportsCopy() bool               { return true }
 func (h *harness) SupportsNonSlashDelimiters() bool { return false }
-func (h *harness) Close()                           {}
+
+// SkipDownloadAt is false: the adapter's bucket has no DownloadAt, so
+// gocloud's blob.Bucket.Download into an io.WriterAt falls back to its
+// portable copy, which the test must see work.
+func (h *harness) SkipDownloadAt() bool { return false }
+func (h *harness) Close()               {}
 
 func randomHex() string {
 	b := make([]byte, 6)

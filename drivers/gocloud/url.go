@@ -18,15 +18,16 @@ import (
 const SchemePrefix = "gocloud+"
 
 // Schemes are the objstore schemes this package registers, one per
-// gocloud.dev/blob driver of gocloud.dev v0.47.0 that is worth bridging.
+// gocloud.dev/blob driver of gocloud.dev v0.49.0 that is worth bridging.
 // The gocloud driver itself is imported by the app.
 var Schemes = []string{"gocloud+mem", "gocloud+file", "gocloud+s3", "gocloud+azblob", "gocloud+gs"}
 
 // atomicIfNotExist lists the gocloud schemes whose driver checks
 // WriterOptions.IfNotExist on the server (or under the bucket's lock, for
-// memblob), read from gocloud.dev v0.47.0's source. fileblob is missing:
-// it checks with os.Stat under a mutex of its own writer, then renames, so
-// racing writers both win.
+// memblob), read from gocloud.dev v0.49.0's source. fileblob is missing:
+// it checks with os.Stat, then renames; v0.49's process-wide mutex orders
+// only its IfNotExist writers, so an unconditional write (or another
+// process) between the two is overwritten.
 var atomicIfNotExist = map[string]bool{"mem": true, "s3": true, "azblob": true, "gs": true}
 
 // gocloudPackages names the package that registers each gocloud scheme.

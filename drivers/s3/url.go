@@ -78,6 +78,11 @@ func chainHint(profile string) string {
 //   - endpoint: the base URL of an S3-compatible server, such as
 //     http://127.0.0.1:9000. Request checksums and response checksum
 //     validation are then "when required", which every server accepts.
+//     Without it, the SDK's AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or
+//     shared-config endpoint_url, if set, is used the same way. Unless
+//     anonymous=true, a plain-http endpoint must be loopback, or the
+//     code must set ClientOptions.AllowInsecureEndpoint; otherwise Open
+//     gives ErrInvalidArgument.
 //   - use_path_style: true addresses the bucket in the path rather than
 //     the host name, as most S3-compatible servers need.
 //   - profile: the shared config profile to use.
@@ -167,12 +172,6 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument,
 			Err: fmt.Errorf("loading the AWS configuration: %w", err), Hint: credentialHint}
 	}
-	if cfg.Region == "" {
-		if endpoint == "" {
-			return fail("no region: add region= to the URL, such as region=us-east-1, or set AWS_REGION")
-		}
-		cfg.Region = "us-east-1"
-	}
 	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
 		// The SDK's client trusts AWS_CA_BUNDLE; so must the pipeline's.
 		pcfg.TLS = bc.GetTransport().TLSClientConfig
@@ -190,8 +189,17 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 			// (aws-sdk-go-v2 discussion 2960).
 			so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 			so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+			if so.Region == "" {
+				so.Region = "us-east-1"
+			}
 		}
 	})
+	if err := checkEndpointPolicy(client.Options(), endpoint, anonymous, pcfg); err != nil {
+		return nil, err
+	}
+	if client.Options().Region == "" {
+		return fail("no region: add region= to the URL, such as region=us-east-1, or set AWS_REGION")
+	}
 	return New(client, u.Host, &o)
 }
 
@@ -208,6 +216,48 @@ func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 		level = slog.LevelWarn
 	}
 	l.log.Log(context.Background(), level, "objstore: aws sdk: "+fmt.Sprintf(format, v...), "driver", Scheme)
+}
+
+// envEndpointSources names where the SDK finds an endpoint when the URL
+// has no endpoint=.
+const envEndpointSources = "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or endpoint_url in the shared config"
+
+// checkEndpointPolicy applies the endpoint policy (see
+// pipeline.Config.CheckEndpoint) to the endpoint the client will send to:
+// urlEndpoint (endpoint=), or the one the SDK read from the environment or
+// the shared config (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
+// endpoint_url), which the SDK sets as BaseEndpoint. An anonymous store
+// signs nothing, so any endpoint will do.
+func checkEndpointPolicy(so awss3.Options, urlEndpoint string, anonymous bool, pcfg pipeline.Config) error {
+	if so.BaseEndpoint == nil {
+		return nil // AWS's own endpoints, which are https
+	}
+	ep := *so.BaseEndpoint
+	if urlEndpoint == "" {
+		if msg := checkEndpoint(ep); msg != "" {
+			e, _ := url.Parse(ep)
+			shown := "a value"
+			if e != nil && e.Scheme != "" {
+				shown = "a " + e.Scheme + ":// URL"
+			}
+			return objstore.InvalidArgument(Scheme, "open", "", fmt.Sprintf(
+				"the endpoint from the environment (%s) is %s that the driver cannot use; set it to a URL such as https://s3.example.com or http://127.0.0.1:9000", envEndpointSources, shown))
+		}
+	}
+	creds := "AWS request signatures"
+	if anonymous {
+		creds = ""
+	}
+	if err := pcfg.CheckEndpoint(ep, creds); err != nil {
+		if urlEndpoint == "" {
+			var oe *objstore.Error
+			if errors.As(err, &oe) {
+				oe.Err = fmt.Errorf("%w (the endpoint comes from %s)", oe.Err, envEndpointSources)
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 // checkEndpoint reports why v cannot be an endpoint= value, or "".

@@ -85,6 +85,10 @@ type Config struct {
 
 	Base objstore.ClientOptions // only Transport is used from it
 
+	// AllowInsecureEndpoint is ClientOptions.AllowInsecureEndpoint, set
+	// in code; see [Config.CheckEndpoint].
+	AllowInsecureEndpoint bool
+
 	// TLS, if set, is the base transport's TLS configuration: a driver
 	// passes the SDK's, which carries a custom CA bundle (AWS_CA_BUNDLE).
 	TLS *tls.Config
@@ -337,6 +341,11 @@ func merge(dst *objstore.ClientOptions, src objstore.ClientOptions, sources map[
 		dst.IgnoreEnvironment = true
 		set(ParamIgnoreEnv)
 	}
+	if src.AllowInsecureEndpoint {
+		// parse never sets it: only code (global or store options) can.
+		dst.AllowInsecureEndpoint = true
+		sources["allow_insecure_endpoint"] = source("allow_insecure_endpoint")
+	}
 }
 
 // check validates what code set (what parse read is valid already).
@@ -384,6 +393,8 @@ func finish(driver string, o objstore.ClientOptions, sources map[string]string, 
 		ReadTimeout:     o.ReadTimeout,
 		Base:            objstore.ClientOptions{Transport: o.Transport},
 		Sources:         sources,
+
+		AllowInsecureEndpoint: o.AllowInsecureEndpoint,
 	}
 	def := func(p string, cond bool, apply func()) {
 		if cond {
