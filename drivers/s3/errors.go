@@ -261,7 +261,12 @@ func (s *Store) missingBucket(ctx context.Context) error {
 	case bucketMissing:
 		return s.bucketErr
 	}
-	_, err := s.client.HeadBucket(ctx, &awss3.HeadBucketInput{Bucket: &s.bucket}, s.callOpts...)
+	// An operation of its own in the pipeline, so that the attempts the
+	// caller's error reports stay those of the caller's request. Its
+	// outcome is reported in the caller's error, not logged as a failure.
+	hctx, end := s.pipe.Begin(ctx, "headbucket", "")
+	_, err := s.client.HeadBucket(hctx, &awss3.HeadBucketInput{Bucket: &s.bucket}, s.callOpts...)
+	end(nil)
 	_, status, _ := errorDetails(err)
 	switch {
 	case err == nil || status != 0 && status != http.StatusNotFound:
