@@ -89,8 +89,7 @@ WORK=""          # per-run temp dir: data dirs, logs, helper binary
 MINIO_PID=""     # running servers
 VERSITYGW_PID=""
 AZURITE_PID=""
-MINIO_TMP=""     # install temp dirs, set only while an install is in progress
-VERSITYGW_TMP=""
+GO_INSTALL_TMP="" # install temp dirs, set only while an install is in progress
 AZURITE_TMP=""
 CHILD_PGID=""    # process group of a running install (see run_killable)
 
@@ -118,8 +117,7 @@ cleanup() {
 	stop_pid "$AZURITE_PID"
 	MINIO_PID="" VERSITYGW_PID="" AZURITE_PID=""
 	[[ -z $WORK ]] || rm -rf "$WORK"
-	[[ -z $MINIO_TMP ]] || rm -rf "$MINIO_TMP"
-	[[ -z $VERSITYGW_TMP ]] || rm -rf "$VERSITYGW_TMP"
+	[[ -z $GO_INSTALL_TMP ]] || rm -rf "$GO_INSTALL_TMP"
 	[[ -z $AZURITE_TMP ]] || rm -rf "$AZURITE_TMP"
 	exit "$rc"
 }
@@ -181,44 +179,32 @@ run_killable() {
 	return "$rc"
 }
 
-ensure_minio() {
-	[[ -x $MINIO_BIN ]] && return 0
+# go_install name pkg version bin minutes: unless bin is there, build
+# pkg@version with go install into a temp dir in the cache, and rename the
+# binary to bin.
+go_install() {
+	local name=$1 pkg=$2 version=$3 bin=$4 minutes=$5 exe=${2##*/}
+	[[ -x $bin ]] && return 0
 	mkdir -p "$CACHE"
-	log "MinIO $MINIO_VERSION is not in $CACHE: building it with 'go install' (takes ~5 minutes, only once)..."
-	MINIO_TMP=$(mktemp -d "$CACHE/.minio-build.XXXXXX")
-	mkdir "$MINIO_TMP/bin" "$MINIO_TMP/gotmp"
+	log "$name $version is not in $CACHE: building it with 'go install' (takes ~$minutes minutes, only once)..."
+	GO_INSTALL_TMP=$(mktemp -d "$CACHE/.$exe-build.XXXXXX")
+	mkdir "$GO_INSTALL_TMP/bin" "$GO_INSTALL_TMP/gotmp"
 	# pkg@version ignores this repository's go.mod; GOFLAGS is cleared so the
 	# developer's settings do not affect it either. GOTMPDIR keeps go's work
-	# dir inside MINIO_TMP, so an interrupted build leaves nothing behind.
-	run_killable env GOBIN="$MINIO_TMP/bin" GOTMPDIR="$MINIO_TMP/gotmp" GOFLAGS= GOWORK=off CGO_ENABLED=0 \
-		go install "github.com/minio/minio@$MINIO_VERSION" ||
-		die "building MinIO $MINIO_VERSION failed"
-	[[ -x $MINIO_TMP/bin/minio ]] || die "go install did not produce $MINIO_TMP/bin/minio"
-	mkdir -p "${MINIO_BIN%/*}"
-	mv -f "$MINIO_TMP/bin/minio" "$MINIO_BIN" # same file system: an atomic rename
-	rm -rf "$MINIO_TMP"
-	MINIO_TMP=""
-	log "MinIO installed at $MINIO_BIN"
+	# dir inside GO_INSTALL_TMP, so an interrupted build leaves nothing behind.
+	run_killable env GOBIN="$GO_INSTALL_TMP/bin" GOTMPDIR="$GO_INSTALL_TMP/gotmp" GOFLAGS= GOWORK=off CGO_ENABLED=0 \
+		go install "$pkg@$version" ||
+		die "building $name $version failed"
+	[[ -x $GO_INSTALL_TMP/bin/$exe ]] || die "go install did not produce $GO_INSTALL_TMP/bin/$exe"
+	mkdir -p "${bin%/*}"
+	mv -f "$GO_INSTALL_TMP/bin/$exe" "$bin" # same file system: an atomic rename
+	rm -rf "$GO_INSTALL_TMP"
+	GO_INSTALL_TMP=""
+	log "$name installed at $bin"
 }
 
-ensure_versitygw() {
-	[[ -x $VERSITYGW_BIN ]] && return 0
-	mkdir -p "$CACHE"
-	log "versitygw $VERSITYGW_VERSION is not in $CACHE: building it with 'go install' (takes ~2 minutes, only once)..."
-	VERSITYGW_TMP=$(mktemp -d "$CACHE/.versitygw-build.XXXXXX")
-	mkdir "$VERSITYGW_TMP/bin" "$VERSITYGW_TMP/gotmp"
-	# As for MinIO: pkg@version, outside this module and the developer's
-	# GOFLAGS, with go's work dir inside VERSITYGW_TMP.
-	run_killable env GOBIN="$VERSITYGW_TMP/bin" GOTMPDIR="$VERSITYGW_TMP/gotmp" GOFLAGS= GOWORK=off CGO_ENABLED=0 \
-		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" ||
-		die "building versitygw $VERSITYGW_VERSION failed"
-	[[ -x $VERSITYGW_TMP/bin/versitygw ]] || die "go install did not produce $VERSITYGW_TMP/bin/versitygw"
-	mkdir -p "${VERSITYGW_BIN%/*}"
-	mv -f "$VERSITYGW_TMP/bin/versitygw" "$VERSITYGW_BIN" # same file system: an atomic rename
-	rm -rf "$VERSITYGW_TMP"
-	VERSITYGW_TMP=""
-	log "versitygw installed at $VERSITYGW_BIN"
-}
+ensure_minio() { go_install MinIO github.com/minio/minio "$MINIO_VERSION" "$MINIO_BIN" 5; }
+ensure_versitygw() { go_install versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" "$VERSITYGW_BIN" 2; }
 
 ensure_azurite() {
 	[[ -x $AZURITE_BIN ]] && return 0
