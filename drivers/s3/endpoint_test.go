@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/testenv"
 )
 
 const canaryKeyID, canarySecret = "AKIDCANARY5C1E", "canary-s3cr3t-5c1e"
@@ -177,27 +178,7 @@ func TestNoRedirectWithCredentials(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			ctx := context.Background()
-			errs := []error{}
-			_, err = s.Stat(ctx, "k")
-			errs = append(errs, err)
-			_, err = s.Put(ctx, "k", strings.NewReader("body"), nil)
-			errs = append(errs, err)
-			r, err := s.Get(ctx, "k", nil)
-			if err == nil {
-				r.Close()
-			}
-			errs = append(errs, err)
-			for _, err := range s.List(ctx, nil) {
-				errs = append(errs, err)
-				break
-			}
-			errs = append(errs, s.Delete(ctx, "k"))
-			for i, err := range errs {
-				if err == nil {
-					t.Errorf("operation %d succeeded through a redirect", i)
-				}
-			}
+			testenv.EachOperationFails(t, s, "k")
 		})
 	}
 	mu.Lock()

@@ -225,3 +225,31 @@ func (sc ProxyScenario) Run(t *testing.T) {
 		}
 	})
 }
+
+// EachOperationFails runs Stat, Put, Get, List and Delete of key on s and
+// reports each one that succeeded: for tests in which s must not reach
+// its server (a refused redirect, say).
+func EachOperationFails(t *testing.T, s objstore.Store, key string) {
+	t.Helper()
+	ctx := context.Background()
+	_, stat := s.Stat(ctx, key)
+	_, put := s.Put(ctx, key, strings.NewReader("body"), nil)
+	r, get := s.Get(ctx, key, nil)
+	if get == nil {
+		r.Close()
+	}
+	list := errors.New("List yielded nothing")
+	for _, err := range s.List(ctx, nil) {
+		list = err
+		break
+	}
+	del := s.Delete(ctx, key)
+	for _, c := range []struct {
+		op  string
+		err error
+	}{{"Stat", stat}, {"Put", put}, {"Get", get}, {"List", list}, {"Delete", del}} {
+		if c.err == nil {
+			t.Errorf("%s succeeded", c.op)
+		}
+	}
+}
