@@ -211,13 +211,19 @@ func proxiedStore(t *testing.T, b backend, endpoint, copyMode string, opts *azur
 	return open(t, raw, opts)
 }
 
+// stallReadTimeout is the read timeout of TestStalledBodyAzurite. The
+// requests that do not stall are under it too, and on a loaded machine
+// Azurite took up to 350 ms to answer one: at 300 ms, a resumption could
+// time out before its first byte and spend the Reader's budget.
+const stallReadTimeout = 2 * time.Second
+
 // TestStalledBodyAzurite reads a blob through a connection that stops
 // sending midway: the read fails with ErrReadTimeout in about the read
 // timeout, where it would otherwise hang.
 func TestStalledBodyAzurite(t *testing.T) {
 	b := testBackend(t)
 	p, endpoint := newFaultProxy(t, b)
-	s := proxiedStore(t, b, endpoint, "auto", &azure.Options{ClientOptions: &objstore.ClientOptions{ReadTimeout: 300 * time.Millisecond}})
+	s := proxiedStore(t, b, endpoint, "auto", &azure.Options{ClientOptions: &objstore.ClientOptions{ReadTimeout: stallReadTimeout}})
 	ctx := context.Background()
 	data := strings.Repeat("0123456789", 10000)
 	if _, err := s.Put(ctx, "stall", strings.NewReader(data), nil); err != nil {
