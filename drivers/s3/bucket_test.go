@@ -11,13 +11,14 @@ import (
 	"github.com/objstore-go/objstore"
 )
 
-// TestMissingBucketHeadBucket checks that a 404 which does not say what is
+// TestMissingBucketSettled checks that a 404 which does not say what is
 // missing (a HEAD's, from a server without MinIO's X-Minio-Error-Code
-// header, such as versitygw) is settled with a HeadBucket: a missing
-// bucket is ErrBucketNotFound, never ErrNotFound, and a missing key in a
-// bucket that exists stays ErrNotFound. Each store sends at most one
-// HeadBucket, however many operations miss, at once or one after another.
-func TestMissingBucketHeadBucket(t *testing.T) {
+// header, such as versitygw) is settled with one request about the bucket
+// (a ListObjectsV2 of no keys): a missing bucket is ErrBucketNotFound,
+// never ErrNotFound, and a missing key in a bucket that exists stays
+// ErrNotFound. Each store sends at most one such request, however many
+// operations miss, at once or one after another.
+func TestMissingBucketSettled(t *testing.T) {
 	const misses = 8
 	forEachServer(t, func(t *testing.T, server string, u *url.URL) {
 		ctx := t.Context()
@@ -32,14 +33,14 @@ func TestMissingBucketHeadBucket(t *testing.T) {
 			wg.Wait()
 			return errs
 		}
-		// headBuckets checks rec saw at most one HeadBucket, and exactly
+		// settled checks rec saw at most one bucket request, and exactly
 		// one on a server that does not name the missing thing in a HEAD
 		// response (all but MinIO).
-		headBuckets := func(t *testing.T, rec *recorder) {
+		settled := func(t *testing.T, rec *recorder) {
 			t.Helper()
-			n := rec.count("HeadBucket")
+			n := rec.count("ListObjectsV2")
 			if n > 1 || server != "minio" && n != 1 {
-				t.Errorf("the store sent %d HeadBuckets; want at most one (exactly one on %s)", n, server)
+				t.Errorf("the store sent %d ListObjectsV2; want at most one (exactly one on %s)", n, server)
 			}
 		}
 
@@ -64,7 +65,7 @@ func TestMissingBucketHeadBucket(t *testing.T) {
 			if !errors.Is(err, objstore.ErrBucketNotFound) || errors.Is(err, objstore.ErrNotFound) {
 				t.Errorf("Get of zero bytes: %v; want ErrBucketNotFound, not ErrNotFound", err)
 			}
-			headBuckets(t, rec)
+			settled(t, rec)
 		})
 
 		t.Run("missing key", func(t *testing.T) {
@@ -80,12 +81,12 @@ func TestMissingBucketHeadBucket(t *testing.T) {
 			if !errors.Is(err, objstore.ErrNotFound) {
 				t.Errorf("Copy of a missing src: %v; want ErrNotFound", err)
 			}
-			headBuckets(t, rec)
+			settled(t, rec)
 		})
 
 		t.Run("after a success", func(t *testing.T) {
 			// An operation that succeeded proves the bucket exists: no
-			// HeadBucket at all.
+			// bucket request at all.
 			s, rec := openServer(t, u, "", nil)
 			if _, err := s.Put(ctx, "k", strings.NewReader("x"), nil); err != nil {
 				t.Fatal(err)
@@ -95,8 +96,8 @@ func TestMissingBucketHeadBucket(t *testing.T) {
 					t.Errorf("Stat %d: %v; want ErrNotFound", i, err)
 				}
 			}
-			if n := rec.count("HeadBucket"); n != 0 {
-				t.Errorf("the store sent %d HeadBuckets after a Put succeeded", n)
+			if n := rec.count("ListObjectsV2"); n != 0 {
+				t.Errorf("the store sent %d ListObjectsV2 after a Put succeeded", n)
 			}
 		})
 	})

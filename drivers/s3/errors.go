@@ -199,8 +199,8 @@ func (s *Store) hintFor(err error, kind error) string {
 // fail wraps err, the SDK's error for op on the caller's key, in an
 // *objstore.Error of its class, with a one-line message. When ctx is done
 // the context's error is made reachable too, whatever the SDK wrapped. A
-// 404 that does not say whether the key or the bucket is missing is
-// settled with one HeadBucket (see missingBucket).
+// 404 that does not say what is missing is settled with one request about
+// the bucket (see settle404).
 func (s *Store) fail(ctx context.Context, op, key string, err error, c cond) error {
 	var oe *objstore.Error
 	if errors.As(err, &oe) {
@@ -216,68 +216,84 @@ func (s *Store) fail(ctx context.Context, op, key string, err error, c cond) err
 		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: cause}
 	}
 	kind := baseKind(err)
+	hintOf := err
 	if kind == objstore.ErrNotFound && bareNotFound(err) {
-		if berr := s.missingBucket(ctx); berr != nil {
-			kind = objstore.ErrBucketNotFound
-			cause = &lineError{msg: cause.Error() + "; " + berr.Error(), err: cause}
+		if bkind, berr := s.settle404(ctx); berr != nil {
+			kind, hintOf = bkind, berr
+			cause = &lineError{msg: cause.Error() + "; " + compact(berr).Error(), err: cause}
 		}
 	}
 	kind = condKind(kind, c)
-	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: cause, Hint: s.hintFor(err, kind)}
+	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: cause, Hint: s.hintFor(hintOf, kind)}
 }
 
 // The store's knowledge of its bucket (Store.bucketState).
 const (
 	bucketUnknown int32 = iota
 	bucketExists        // seen to exist: never asked again
-	bucketMissing       // a HeadBucket answered 404
+	bucketMissing       // the bucket request answered 404 NoSuchBucket
 )
 
-// missingBucket settles a 404 that does not say whether the key or the
-// bucket is missing. It returns nil when the bucket exists, or the 404 of a
-// HeadBucket when it does not. It sends at most one HeadBucket per store:
+// settle404 settles a 404 that does not say what is missing: a HEAD's
+// (HeadObject, the first request of Stat and Copy) from a server that,
+// like AWS and versitygw, answers a failed HEAD with the status alone. It
+// asks about the bucket with a ListObjectsV2 of no keys, which needs the
+// permission a HeadBucket needs (s3:ListBucket) but whose failure has a
+// body that names it. It returns nil, nil when the key is what is
+// missing; ErrBucketNotFound and the bucket request's error when the
+// bucket is; or, when that error is of another class, that class and
+// error: versitygw answers an unknown access key with 404
+// XAdminUserNotFound, HEADs included, and the HEAD's bare 404 must then
+// read as ErrUnauthenticated, not as a missing object or bucket.
+//
+// It sends at most one bucket request per store while the answer holds:
 // concurrent callers wait for the one in flight, and the answer is
-// remembered. A bucket seen to exist (a HeadBucket that found it, or any
+// remembered. A bucket seen to exist (a request that found it, or any
 // operation that succeeded) is never asked about again; a missing bucket
 // that is created later is seen to exist by the first operation that
-// succeeds. A 404 means missing; any other answer (403 included: the
-// bucket exists but may not be listed) that it exists. A HeadBucket that
-// gets no answer (a network error, a cancelled ctx) settles nothing, and
-// the next caller asks again. A caller whose ctx is done while it waits
-// gets nil.
-func (s *Store) missingBucket(ctx context.Context) error {
+// succeeds. Any other answer (403 included: the bucket exists but may not
+// be listed) means it exists, except an error of the credentials, which
+// is returned and not remembered (the credentials may change). A request
+// that gets no answer (a network error, a cancelled ctx) settles nothing,
+// and the next caller asks again. A caller whose ctx is done while it
+// waits gets nil, nil.
+func (s *Store) settle404(ctx context.Context) (kind, err error) {
 	if s.bucketState.Load() == bucketExists || ctx.Err() != nil {
-		return nil
+		return nil, nil
 	}
 	select {
-	case s.headBucket <- struct{}{}:
-		defer func() { <-s.headBucket }()
+	case s.bucketAsk <- struct{}{}:
+		defer func() { <-s.bucketAsk }()
 	case <-ctx.Done():
-		return nil
+		return nil, nil
 	}
 	switch s.bucketState.Load() {
 	case bucketExists:
-		return nil
+		return nil, nil
 	case bucketMissing:
-		return s.bucketErr
+		return objstore.ErrBucketNotFound, s.bucketErr
 	}
 	// An operation of its own in the pipeline, so that the attempts the
 	// caller's error reports stay those of the caller's request. Its
 	// outcome is reported in the caller's error, not logged as a failure.
-	hctx, end := s.pipe.Begin(ctx, "headbucket", "")
-	_, err := s.client.HeadBucket(hctx, &awss3.HeadBucketInput{Bucket: &s.bucket}, s.callOpts...)
+	bctx, end := s.pipe.Begin(ctx, "checkbucket", "")
+	_, err = s.client.ListObjectsV2(bctx, &awss3.ListObjectsV2Input{Bucket: &s.bucket, MaxKeys: aws.Int32(0)}, s.callOpts...)
 	end(nil)
-	_, status, _ := errorDetails(err)
+	code, status, _ := errorDetails(err)
 	switch {
-	case err == nil || status != 0 && status != http.StatusNotFound:
+	case err == nil:
 		s.bucketState.CompareAndSwap(bucketUnknown, bucketExists)
-		return nil
-	case status == http.StatusNotFound:
-		s.bucketErr = compact(err)
+		return nil, nil
+	case status == http.StatusNotFound && (code == "NoSuchBucket" || code == "" || code == "NotFound"):
+		s.bucketErr = err
 		s.bucketState.CompareAndSwap(bucketUnknown, bucketMissing)
-		return s.bucketErr
+		return objstore.ErrBucketNotFound, err
+	case status != 0 && baseKind(err) == objstore.ErrUnauthenticated:
+		return objstore.ErrUnauthenticated, err
+	case status != 0:
+		s.bucketState.CompareAndSwap(bucketUnknown, bucketExists)
 	}
-	return nil
+	return nil, nil
 }
 
 // credentialsError is the failure of the credential chain: no request was

@@ -229,7 +229,7 @@ func testErrorClassesLive(t *testing.T) {
 		headWant error
 	}{
 		{"wrong secret", "", map[string]string{"AWS_SECRET_ACCESS_KEY": wrongSecret}, "", objstore.ErrUnauthenticated, objstore.ErrPermission},
-		{"unknown access key", "", map[string]string{"AWS_ACCESS_KEY_ID": "objstore-no-such-user"}, "", objstore.ErrUnauthenticated, nil},
+		{"unknown access key", "", map[string]string{"AWS_ACCESS_KEY_ID": "objstore-no-such-user"}, "", objstore.ErrUnauthenticated, objstore.ErrUnauthenticated},
 		{"anonymous on a private bucket", "", nil, "anonymous=true", objstore.ErrPermission, objstore.ErrPermission},
 		{"missing bucket", "objstore-missing-" + randomHex(6), nil, "", objstore.ErrBucketNotFound, objstore.ErrBucketNotFound},
 	}

@@ -38,7 +38,8 @@
 //   - A HEAD in a missing bucket names NoSuchBucket in X-Minio-Error-Code,
 //     so Stat and Copy tell a missing bucket from a missing key. AWS and
 //     versitygw answer such a HEAD with a bare 404, which the driver
-//     settles with one HeadBucket per store (see [Store.Stat]).
+//     settles with one ListObjectsV2 of no keys per store, whose error
+//     names its code (see [Store.Stat]).
 //
 // Errors read as one line: the operation, the key, the class, the S3
 // operation with the HTTP status, the service's error code and message and
@@ -174,10 +175,10 @@ type Store struct {
 
 	// bucketState is what the store knows of its bucket (bucketUnknown,
 	// bucketExists, bucketMissing); a bare 404 is settled with one
-	// HeadBucket while holding headBucket (a semaphore of one), whose 404
-	// bucketErr keeps.
+	// request about the bucket while holding bucketAsk (a semaphore of
+	// one), whose 404 bucketErr keeps (see settle404).
 	bucketState atomic.Int32
-	headBucket  chan struct{}
+	bucketAsk   chan struct{}
 	bucketErr   error
 	// chainHint says where the credential chain looked, for an error
 	// that found no credentials.
@@ -223,7 +224,7 @@ func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
 	}
 	o.pipe, o.HTTPClient, o.ClientOptions = nil, nil, nil
 	s := &Store{client: client, bucket: bucket, ns: ns, opts: o, pipe: pipe, chainHint: chainHint(o.profile),
-		headBucket: make(chan struct{}, 1)}
+		bucketAsk: make(chan struct{}, 1)}
 	s.callOpts = []func(*awss3.Options){func(so *awss3.Options) {
 		so.HTTPClient = pipe
 		if so.Credentials != nil {
@@ -371,8 +372,10 @@ func (s *Store) start(ctx context.Context, op, key string) (context.Context, fun
 // missing key gives ErrNotFound, a missing bucket ErrBucketNotFound. A
 // server that answers a HEAD in a missing bucket with a bare 404, as AWS
 // and versitygw do (MinIO names the code in X-Minio-Error-Code), is asked
-// once with a HeadBucket which of the two is missing; the store remembers
-// the answer, and asks no more once it has seen its bucket exist. The same
+// once with a ListObjectsV2 of no keys which of the two is missing; the
+// store remembers the answer, and asks no more once it has seen its bucket
+// exist. That request's error names its code, so an unknown access key on
+// versitygw (404 XAdminUserNotFound) reads as ErrUnauthenticated. The same
 // holds for every other 404 that does not say what is missing.
 func (s *Store) Stat(ctx context.Context, key string) (_ objstore.Attrs, err error) {
 	full, err := s.ns.Stat(key)
