@@ -157,9 +157,10 @@ func (w *spanWindow) OnEnd(s sdktrace.ReadOnlySpan) {
 func (*spanWindow) Shutdown(context.Context) error   { return nil }
 func (*spanWindow) ForceFlush(context.Context) error { return nil }
 
-// bodyWatch counts the reads of a put's body that begin after the cancel
-// and still return bytes. The context of a cancel case carries it, under
-// bodyWatchKey, to put, which then wraps its body in a watchedBody.
+// bodyWatch counts the reads of a put's body that begin after cancel()
+// has returned and still return bytes. The context of a cancel case
+// carries it, under bodyWatchKey, to put, which then wraps its body in a
+// watchedBody.
 type bodyWatch struct {
 	cancelled atomic.Bool
 	late      atomic.Int64

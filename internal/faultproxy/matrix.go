@@ -820,9 +820,11 @@ func (sc Matrix) Run(t *testing.T) {
 					m := &mark{waiting: readRunDelays()}
 					m.at = time.Now()
 					window.start(m.at)
-					body.cancelled.Store(true)
 					cancelled.Store(m)
 					cancel()
+					// After cancel(): a read that starts now finds the
+					// context done, unless it checked it just before.
+					body.cancelled.Store(true)
 				}
 				co := options()
 				co.Retry.MaxDelay = time.Minute
