@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -354,7 +353,7 @@ func (u *upload) sendPart(ctx context.Context, p part) (*string, error) {
 		Key:           &u.full,
 		UploadId:      &u.id,
 		PartNumber:    aws.Int32(p.n),
-		Body:          &ctxio.ReadSeeker{Ctx: ctx, R: bytes.NewReader(p.buf)},
+		Body:          &ctxio.Bytes{Ctx: ctx, B: p.buf},
 		ContentLength: aws.Int64(int64(len(p.buf))),
 	}, u.s.callOpts...)
 	if err != nil {
