@@ -54,6 +54,14 @@ type DownloadOptions struct {
 	// new total), and the transfer waits while Progress runs, so it should
 	// return quickly.
 	Progress func(done, total int64)
+	// NoSync skips the two syncs: of the file before the rename, and of
+	// its directory after it. The rename stays atomic, so other processes
+	// still see either the previous content of path or the whole object;
+	// but a crash of the machine (not of the process) shortly after
+	// DownloadFile returns may leave path empty, partial or missing, as
+	// with os.WriteFile. The default syncs. The SDKs' download helpers
+	// (S3 transfer manager, azblob DownloadFile) do not sync.
+	NoSync bool
 }
 
 // DownloadFile copies the object at key to the local file path atomically:
@@ -62,7 +70,8 @@ type DownloadOptions struct {
 //
 // DownloadFile calls Stat, writes the object to a new temporary file in the
 // directory of path (named "."+base+".objstore-" and a random suffix),
-// syncs it, renames it over path and syncs the directory. Every read is
+// syncs it, renames it over path and syncs the directory (opts.NoSync
+// skips both syncs, not the rename). Every read is
 // pinned to the ETag that Stat returned (GetOptions.IfMatch). An object of
 // at most opts.Threshold bytes is read with one Get; a larger one with
 // parallel ranged Gets of opts.ChunkSize bytes, opts.Concurrency at a time,
@@ -189,6 +198,9 @@ func (d *download) once(ctx context.Context, attrs Attrs) error {
 		os.Remove(tmp)
 		return err
 	}
+	if d.opts.NoSync {
+		return nil
+	}
 	if err := syncDir(d.dir); err != nil {
 		return localError("download", d.key, d.path,
 			fmt.Errorf("the file is in place, but syncing its directory failed, so the rename may not survive a crash: %w", err))
@@ -215,8 +227,10 @@ func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return localError("download", d.key, d.path, err)
+	if !d.opts.NoSync {
+		if err := syncFile(f); err != nil {
+			return localError("download", d.key, d.path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return localError("download", d.key, d.path, err)
@@ -342,6 +356,9 @@ func createTemp(dir, base string, perm fs.FileMode) (*os.File, string, error) {
 	return nil, "", fmt.Errorf("could not find a free temporary file name in %s", dir)
 }
 
+// syncFile syncs f; a test counts the calls.
+var syncFile = (*os.File).Sync
+
 // syncDir makes a rename in dir durable. Windows cannot sync a directory,
 // and makes renames durable on its own.
 func syncDir(dir string) error {
@@ -352,7 +369,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	err = d.Sync()
+	err = syncFile(d)
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
