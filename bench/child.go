@@ -20,7 +20,7 @@ import (
 type job struct {
 	Target string `json:"target"`
 	Client string `json:"client"`
-	Op     string `json:"op"` // small, put, download, copy
+	Op     string `json:"op"` // small, put, download, get, copy
 	Size   int64  `json:"size"`
 	N      int    `json:"n,omitempty"` // small: operations of each kind
 	Part   int64  `json:"part"`
@@ -101,6 +101,9 @@ func (j *job) run(out *outcome) error {
 		path := filepath.Join(j.Dir, "download-"+j.Client)
 		op = func() error { return t.download(ctx, j.Client, j.Src, path, j.Part, j.Conc, j.Fsync) }
 		cleanup = func() { os.Remove(path) }
+	case "get":
+		op = func() error { return t.get(ctx, j.Client, j.Src) }
+		cleanup = func() {}
 	case "copy":
 		op = func() error { return t.copyObject(ctx, j.Client, j.Dst, j.Src) }
 		cleanup = func() { t.store.Delete(ctx, j.Dst) }
