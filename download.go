@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -20,8 +21,20 @@ import (
 const (
 	DefaultDownloadConcurrency = 4
 	DefaultDownloadChunkSize   = 8 << 20
-	DefaultDownloadThreshold   = 16 << 20
 )
+
+// FastStream is the rate, in bytes per second, from which DownloadFile
+// with the default Threshold reads an object as one stream: when its first
+// chunk (request included) arrives at least this fast, more streams
+// would share this machine's CPU, disk or link rather than add to them.
+// On the loopback servers the tests use, one stream runs at 0.3-1.5 GB/s
+// and parallel reads were no faster (docs/benchmarks.md); across a real
+// network one stream of S3 or Azure Blob runs well below it, and parallel
+// ranged reads are what pays.
+const FastStream = 128 << 20
+
+// fastStream is FastStream; a test lowers or raises it.
+var fastStream float64 = FastStream
 
 // copyBufferSize bounds the buffer each reading goroutine of a download
 // holds; a smaller ChunkSize lowers it to ChunkSize.
@@ -41,10 +54,15 @@ type DownloadOptions struct {
 	// ChunkSize is the length of each ranged read. Zero means
 	// DefaultDownloadChunkSize.
 	ChunkSize int64
-	// Threshold is the size above which an object is read with parallel
-	// ranged reads of ChunkSize bytes rather than one stream. Zero means
-	// DefaultDownloadThreshold; a negative Threshold makes every object
-	// larger than ChunkSize parallel.
+	// Threshold, when positive, is the size above which an object is read
+	// with parallel ranged reads of ChunkSize bytes rather than one
+	// stream; a negative Threshold makes every object larger than
+	// ChunkSize parallel. Zero, the default, decides by measuring: an
+	// object of at most ChunkSize bytes is read with one Get; of a larger
+	// one the first chunk is read alone, then the rest with one more Get
+	// if that chunk came at FastStream bytes per second or more, otherwise
+	// in parallel ranged reads (docs/benchmarks.md has the measurements
+	// behind the rule).
 	Threshold int64
 	// Progress, when not nil, is called with the bytes written to the file
 	// so far and the object's size: first with done == 0, then at least
@@ -73,8 +91,11 @@ type DownloadOptions struct {
 // syncs it, renames it over path and syncs the directory (opts.NoSync
 // skips both syncs, not the rename). Every read is
 // pinned to the ETag that Stat returned (GetOptions.IfMatch). An object of
-// at most opts.Threshold bytes is read with one Get; a larger one with
-// parallel ranged Gets of opts.ChunkSize bytes, opts.Concurrency at a time,
+// at most opts.Threshold bytes (by default, opts.ChunkSize) is read with
+// one Get; a larger one with parallel ranged Gets of opts.ChunkSize bytes,
+// opts.Concurrency at a time (with the default Threshold, only when the
+// first chunk's Get did not reach FastStream; otherwise one more Get reads
+// the rest),
 // written in place with WriteAt, so that memory stays bounded by
 // Concurrency × min(ChunkSize, 1 MiB) of buffers besides what the driver
 // holds. A zero-byte object is not read at all: path becomes an empty
@@ -111,7 +132,8 @@ func DownloadFile(ctx context.Context, s Store, key, path string, opts *Download
 	if err := checkDestination(dir, path); err != nil {
 		return Attrs{}, localError("download", key, path, err)
 	}
-	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: NewProgress(o.Progress)}
+	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: NewProgress(o.Progress),
+		adaptive: o.Threshold == 0}
 	for attempt := 1; ; attempt++ {
 		attrs, err := s.Stat(ctx, key)
 		if err != nil {
@@ -150,9 +172,6 @@ func (o *DownloadOptions) fill() error {
 	if o.ChunkSize == 0 {
 		o.ChunkSize = DefaultDownloadChunkSize
 	}
-	if o.Threshold == 0 {
-		o.Threshold = DefaultDownloadThreshold
-	}
 	return nil
 }
 
@@ -184,6 +203,9 @@ type download struct {
 	dir, base string
 	opts      *DownloadOptions
 	prog      *Progress
+	// adaptive: the default Threshold, so the first chunk's rate decides
+	// between one stream and parallel reads.
+	adaptive bool
 }
 
 // once downloads the version attrs describes, and renames it over path.
@@ -214,7 +236,23 @@ func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
 	switch {
 	case attrs.Size == 0:
 	case attrs.Size > d.opts.Threshold && attrs.Size > d.opts.ChunkSize && d.opts.Concurrency > 1:
-		err = d.parallel(ctx, f, attrs)
+		first := int64(0)
+		if d.adaptive {
+			// Time the first chunk alone; if it was fast, one stream
+			// reads the rest.
+			chunk := d.opts.ChunkSize
+			buf := make([]byte, min(chunk, copyBufferSize))
+			start := time.Now()
+			if err := d.readRange(ctx, f, attrs, &Range{Offset: 0, Length: chunk}, buf); err != nil {
+				return err
+			}
+			if float64(chunk) >= fastStream*time.Since(start).Seconds() {
+				err = d.readRange(ctx, f, attrs, &Range{Offset: chunk, Length: attrs.Size - chunk}, buf)
+				break
+			}
+			first = 1
+		}
+		err = d.parallel(ctx, f, attrs, first)
 	default:
 		buf := make([]byte, min(attrs.Size, d.opts.ChunkSize, copyBufferSize))
 		err = d.readRange(ctx, f, attrs, nil, buf)
@@ -241,20 +279,23 @@ func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
 	return nil
 }
 
-// parallel reads attrs.Size bytes in chunks, d.opts.Concurrency at a time,
-// each written at its offset. The first error cancels the other reads.
-func (d *download) parallel(ctx context.Context, f *os.File, attrs Attrs) error {
+// parallel reads attrs.Size bytes from chunk first on, in chunks,
+// d.opts.Concurrency at a time, each written at its offset. The first
+// error cancels the other reads.
+func (d *download) parallel(ctx context.Context, f *os.File, attrs Attrs, first int64) error {
 	chunk := d.opts.ChunkSize
 	chunks := (attrs.Size + chunk - 1) / chunk
-	workers := int(min(int64(d.opts.Concurrency), chunks))
+	workers := int(min(int64(d.opts.Concurrency), chunks-first))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		next, done atomic.Int64
+		next, done atomic.Int64 // chunk indexes
 		wg         sync.WaitGroup
 		errOnce    sync.Once
 		firstErr   error
 	)
+	next.Store(first)
+	done.Store(first)
 	for range workers {
 		wg.Go(func() {
 			buf := make([]byte, min(chunk, copyBufferSize))

@@ -2,9 +2,12 @@ package objstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +18,9 @@ import (
 type memStore struct {
 	Store
 	data []byte
+
+	mu   sync.Mutex
+	gets []Range // the ranges read; the whole object as {0, size}
 }
 
 func (m *memStore) Stat(ctx context.Context, key string) (Attrs, error) {
@@ -26,6 +32,9 @@ func (m *memStore) Get(ctx context.Context, key string, o *GetOptions) (*Reader,
 	if o.Range != nil {
 		off, n = o.Range.Offset, o.Range.Length
 	}
+	m.mu.Lock()
+	m.gets = append(m.gets, Range{Offset: off, Length: n})
+	m.mu.Unlock()
 	a, _ := m.Stat(ctx, key)
 	return NewReader(nopCloser{bytes.NewReader(m.data[off : off+n])}, a, off, n), nil
 }
@@ -70,5 +79,49 @@ func TestDownloadFileNoSync(t *testing.T) {
 		case !noSync && (len(synced) != 2 || !strings.Contains(synced[0], ".out.objstore-") || filepath.Clean(synced[1]) != dir):
 			t.Errorf("default: synced %q, want the temporary file, then %s", synced, dir)
 		}
+	}
+}
+
+// TestDownloadFileFirstChunkDecides checks the rule of the default
+// Threshold: the first chunk is read alone, then the rest as one stream
+// when that chunk came at FastStream or more, in chunks otherwise; an
+// explicit Threshold keeps the fixed rule.
+func TestDownloadFileFirstChunkDecides(t *testing.T) {
+	const chunk, size = 1 << 10, 5<<10 + 7
+	data := bytes.Repeat([]byte("x"), size)
+	old := fastStream
+	t.Cleanup(func() { fastStream = old })
+	for _, tc := range []struct {
+		name      string
+		rate      float64
+		threshold int64
+		want      []Range
+	}{
+		{"fast", 0, 0, []Range{{0, chunk}, {chunk, size - chunk}}},
+		{"slow", math.Inf(1), 0, []Range{{0, chunk}, {chunk, chunk}, {2 * chunk, chunk}, {3 * chunk, chunk}, {4 * chunk, chunk}, {5 * chunk, 7}}},
+		{"fast, explicit threshold", 0, 2 << 10, []Range{{0, chunk}, {chunk, chunk}, {2 * chunk, chunk}, {3 * chunk, chunk}, {4 * chunk, chunk}, {5 * chunk, 7}}},
+		{"fast, object of one chunk", 0, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fastStream = tc.rate
+			m := &memStore{data: data}
+			opts := &DownloadOptions{ChunkSize: chunk, Threshold: tc.threshold, Concurrency: 3}
+			if tc.want == nil {
+				// An object of one chunk: one Get of it all.
+				opts.ChunkSize = size
+				tc.want = []Range{{0, size}}
+			}
+			path := filepath.Join(t.TempDir(), "out")
+			if _, err := DownloadFile(context.Background(), m, "k", path, opts); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, data) {
+				t.Fatalf("the file holds %d bytes (%v), want the object's %d", len(b), err, len(data))
+			}
+			slices.SortFunc(m.gets, func(a, b Range) int { return cmp.Compare(a.Offset, b.Offset) })
+			if !slices.Equal(m.gets, tc.want) {
+				t.Errorf("read %v, want %v", m.gets, tc.want)
+			}
+		})
 	}
 }
