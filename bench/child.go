@@ -12,6 +12,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -112,8 +113,11 @@ func (j *job) run(out *outcome) error {
 	}
 	defer cleanup()
 
-	// Start from a clean slate: garbage collected, memory returned to
-	// the OS, the peak RSS reset to the current RSS (Linux 4.0+).
+	// Start from a clean slate: no dirty pages of an earlier job (or of
+	// other work) left for the kernel to write back while this one runs,
+	// garbage collected, memory returned to the OS, the peak RSS reset to
+	// the current RSS (Linux 4.0+).
+	syscall.Sync()
 	debug.FreeOSMemory()
 	runtime.GC()
 	out.RSSReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil

@@ -14,7 +14,9 @@
 // Every measured operation runs in a child process of its own (the
 // program re-executes itself with -child), which reports its duration,
 // its peak Go heap (runtime/metrics' heap objects, sampled every 2 ms) and
-// its peak RSS (VmHWM, reset after set-up) as JSON. The clients take turns
+// its peak RSS (VmHWM, reset after set-up) as JSON. Each child calls
+// sync(2) before it starts the clock, so that no job pays for the
+// writeback of an earlier one's file. The clients take turns
 // in a fresh random order in every round; figures are medians with
 // [min–max] over the rounds.
 //
