@@ -23,18 +23,13 @@ const (
 	DefaultDownloadChunkSize   = 8 << 20
 )
 
-// FastStream is the rate, in bytes per second, from which DownloadFile
-// with the default Threshold reads an object as one stream: when its first
-// chunk (request included) arrives at least this fast, more streams
-// would share this machine's CPU, disk or link rather than add to them.
-// On the loopback servers the tests use, one stream runs at 0.3-1.5 GB/s
-// and parallel reads were no faster (docs/benchmarks.md); across a real
-// network one stream of S3 or Azure Blob runs well below it, and parallel
-// ranged reads are what pays.
-const FastStream = 128 << 20
-
-// fastStream is FastStream; a test lowers or raises it.
-var fastStream float64 = FastStream
+// parallelPays decides, from the rate of one stream (the first chunk,
+// read alone) and of two (the next two chunks, read at once), in bytes
+// per second, whether more streams would speed the download up: when two
+// streams were not a quarter faster than one, the limit is this machine
+// (its CPU, disk or link), not each connection, and more streams only
+// share it. A test replaces it.
+var parallelPays = func(one, two float64) bool { return two >= 1.25*one }
 
 // copyBufferSize bounds the buffer each reading goroutine of a download
 // holds; a smaller ChunkSize lowers it to ChunkSize.
@@ -58,11 +53,11 @@ type DownloadOptions struct {
 	// with parallel ranged reads of ChunkSize bytes rather than one
 	// stream; a negative Threshold makes every object larger than
 	// ChunkSize parallel. Zero, the default, decides by measuring: an
-	// object of at most ChunkSize bytes is read with one Get; of a larger
-	// one the first chunk is read alone, then the rest with one more Get
-	// if that chunk came at FastStream bytes per second or more, otherwise
-	// in parallel ranged reads (docs/benchmarks.md has the measurements
-	// behind the rule).
+	// object of at most 3 chunks is read with one Get; of a larger one the
+	// first chunk is read alone, then the next two at once, and the rest
+	// in parallel ranged reads only if two streams were at least 1.25
+	// times as fast as one, otherwise with one more Get
+	// (docs/benchmarks.md has the measurements behind the rule).
 	Threshold int64
 	// Progress, when not nil, is called with the bytes written to the file
 	// so far and the object's size: first with done == 0, then at least
@@ -91,11 +86,11 @@ type DownloadOptions struct {
 // syncs it, renames it over path and syncs the directory (opts.NoSync
 // skips both syncs, not the rename). Every read is
 // pinned to the ETag that Stat returned (GetOptions.IfMatch). An object of
-// at most opts.Threshold bytes (by default, opts.ChunkSize) is read with
-// one Get; a larger one with parallel ranged Gets of opts.ChunkSize bytes,
-// opts.Concurrency at a time (with the default Threshold, only when the
-// first chunk's Get did not reach FastStream; otherwise one more Get reads
-// the rest),
+// at most opts.Threshold bytes (by default, 3 chunks) is read with one
+// Get; a larger one with parallel ranged Gets of opts.ChunkSize bytes,
+// opts.Concurrency at a time (with the default Threshold, only when two
+// streams measured on the first three chunks were faster than one;
+// otherwise one more Get reads the rest),
 // written in place with WriteAt, so that memory stays bounded by
 // Concurrency × min(ChunkSize, 1 MiB) of buffers besides what the driver
 // holds. A zero-byte object is not read at all: path becomes an empty
@@ -203,7 +198,7 @@ type download struct {
 	dir, base string
 	opts      *DownloadOptions
 	prog      *Progress
-	// adaptive: the default Threshold, so the first chunk's rate decides
+	// adaptive: the default Threshold, so the first chunks' rates decide
 	// between one stream and parallel reads.
 	adaptive bool
 }
@@ -235,24 +230,10 @@ func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
 	var err error
 	switch {
 	case attrs.Size == 0:
-	case attrs.Size > d.opts.Threshold && attrs.Size > d.opts.ChunkSize && d.opts.Concurrency > 1:
-		first := int64(0)
-		if d.adaptive {
-			// Time the first chunk alone; if it was fast, one stream
-			// reads the rest.
-			chunk := d.opts.ChunkSize
-			buf := make([]byte, min(chunk, copyBufferSize))
-			start := time.Now()
-			if err := d.readRange(ctx, f, attrs, &Range{Offset: 0, Length: chunk}, buf); err != nil {
-				return err
-			}
-			if float64(chunk) >= fastStream*time.Since(start).Seconds() {
-				err = d.readRange(ctx, f, attrs, &Range{Offset: chunk, Length: attrs.Size - chunk}, buf)
-				break
-			}
-			first = 1
-		}
-		err = d.parallel(ctx, f, attrs, first)
+	case d.adaptive && attrs.Size > 3*d.opts.ChunkSize && d.opts.Concurrency > 1:
+		err = d.measured(ctx, f, attrs)
+	case !d.adaptive && attrs.Size > d.opts.Threshold && attrs.Size > d.opts.ChunkSize && d.opts.Concurrency > 1:
+		err = d.parallel(ctx, f, attrs, 0, d.chunks(attrs), d.opts.Concurrency)
 	default:
 		buf := make([]byte, min(attrs.Size, d.opts.ChunkSize, copyBufferSize))
 		err = d.readRange(ctx, f, attrs, nil, buf)
@@ -279,13 +260,38 @@ func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
 	return nil
 }
 
-// parallel reads attrs.Size bytes from chunk first on, in chunks,
-// d.opts.Concurrency at a time, each written at its offset. The first
-// error cancels the other reads.
-func (d *download) parallel(ctx context.Context, f *os.File, attrs Attrs, first int64) error {
+// measured reads the first chunk alone, then the next two at once, and
+// the rest in parallel if parallelPays says so, else with one more Get.
+func (d *download) measured(ctx context.Context, f *os.File, attrs Attrs) error {
 	chunk := d.opts.ChunkSize
-	chunks := (attrs.Size + chunk - 1) / chunk
-	workers := int(min(int64(d.opts.Concurrency), chunks-first))
+	buf := make([]byte, min(chunk, copyBufferSize))
+	start := time.Now()
+	if err := d.readRange(ctx, f, attrs, &Range{Offset: 0, Length: chunk}, buf); err != nil {
+		return err
+	}
+	one := float64(chunk) / time.Since(start).Seconds()
+	start = time.Now()
+	if err := d.parallel(ctx, f, attrs, 1, 3, 2); err != nil {
+		return err
+	}
+	two := float64(2*chunk) / time.Since(start).Seconds()
+	if parallelPays(one, two) {
+		return d.parallel(ctx, f, attrs, 3, d.chunks(attrs), d.opts.Concurrency)
+	}
+	return d.readRange(ctx, f, attrs, &Range{Offset: 3 * chunk, Length: attrs.Size - 3*chunk}, buf)
+}
+
+// chunks is how many chunks the object attrs describes has.
+func (d *download) chunks(attrs Attrs) int64 {
+	return (attrs.Size + d.opts.ChunkSize - 1) / d.opts.ChunkSize
+}
+
+// parallel reads the chunks [first, chunks) of the object, workers at a
+// time, each written at its offset. The first error cancels the other
+// reads.
+func (d *download) parallel(ctx context.Context, f *os.File, attrs Attrs, first, chunks int64, workers int) error {
+	chunk := d.opts.ChunkSize
+	workers = int(min(int64(workers), chunks-first))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (

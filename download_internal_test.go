@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,35 +81,36 @@ func TestDownloadFileNoSync(t *testing.T) {
 	}
 }
 
-// TestDownloadFileFirstChunkDecides checks the rule of the default
-// Threshold: the first chunk is read alone, then the rest as one stream
-// when that chunk came at FastStream or more, in chunks otherwise; an
-// explicit Threshold keeps the fixed rule.
-func TestDownloadFileFirstChunkDecides(t *testing.T) {
+// TestDownloadFileMeasuredRule checks the rule of the default Threshold:
+// the first chunk is read alone, the next two at once, then the rest in
+// chunks if two streams paid, else as one stream; an object of at most 3
+// chunks is read with one Get; an explicit Threshold keeps the fixed rule.
+func TestDownloadFileMeasuredRule(t *testing.T) {
 	const chunk, size = 1 << 10, 5<<10 + 7
 	data := bytes.Repeat([]byte("x"), size)
-	old := fastStream
-	t.Cleanup(func() { fastStream = old })
+	old := parallelPays
+	t.Cleanup(func() { parallelPays = old })
+	chunks := []Range{{0, chunk}, {chunk, chunk}, {2 * chunk, chunk}, {3 * chunk, chunk}, {4 * chunk, chunk}, {5 * chunk, 7}}
 	for _, tc := range []struct {
 		name      string
-		rate      float64
+		pays      bool
 		threshold int64
+		chunk     int64
 		want      []Range
 	}{
-		{"fast", 0, 0, []Range{{0, chunk}, {chunk, size - chunk}}},
-		{"slow", math.Inf(1), 0, []Range{{0, chunk}, {chunk, chunk}, {2 * chunk, chunk}, {3 * chunk, chunk}, {4 * chunk, chunk}, {5 * chunk, 7}}},
-		{"fast, explicit threshold", 0, 2 << 10, []Range{{0, chunk}, {chunk, chunk}, {2 * chunk, chunk}, {3 * chunk, chunk}, {4 * chunk, chunk}, {5 * chunk, 7}}},
-		{"fast, object of one chunk", 0, 0, nil},
+		{"one stream pays", false, 0, chunk, []Range{{0, chunk}, {chunk, chunk}, {2 * chunk, chunk}, {3 * chunk, size - 3*chunk}}},
+		{"parallel pays", true, 0, chunk, chunks},
+		{"explicit threshold", false, 2 << 10, chunk, chunks},
+		{"object of 3 chunks", true, 0, size/3 + 1, []Range{{0, size}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fastStream = tc.rate
-			m := &memStore{data: data}
-			opts := &DownloadOptions{ChunkSize: chunk, Threshold: tc.threshold, Concurrency: 3}
-			if tc.want == nil {
-				// An object of one chunk: one Get of it all.
-				opts.ChunkSize = size
-				tc.want = []Range{{0, size}}
+			var asked [][2]float64
+			parallelPays = func(one, two float64) bool {
+				asked = append(asked, [2]float64{one, two})
+				return tc.pays
 			}
+			m := &memStore{data: data}
+			opts := &DownloadOptions{ChunkSize: tc.chunk, Threshold: tc.threshold, Concurrency: 3}
 			path := filepath.Join(t.TempDir(), "out")
 			if _, err := DownloadFile(context.Background(), m, "k", path, opts); err != nil {
 				t.Fatal(err)
@@ -121,6 +121,13 @@ func TestDownloadFileFirstChunkDecides(t *testing.T) {
 			slices.SortFunc(m.gets, func(a, b Range) int { return cmp.Compare(a.Offset, b.Offset) })
 			if !slices.Equal(m.gets, tc.want) {
 				t.Errorf("read %v, want %v", m.gets, tc.want)
+			}
+			measured := tc.threshold == 0 && tc.chunk == chunk
+			switch {
+			case measured && (len(asked) != 1 || !(asked[0][0] > 0) || !(asked[0][1] > 0)):
+				t.Errorf("parallelPays was asked %v, want once, with two positive rates", asked)
+			case !measured && len(asked) != 0:
+				t.Errorf("parallelPays was asked %v, want never", asked)
 			}
 		})
 	}
