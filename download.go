@@ -92,8 +92,8 @@ type DownloadOptions struct {
 // streams measured on the first three chunks were faster than one;
 // otherwise one more Get reads the rest),
 // written in place with WriteAt, so that memory stays bounded by
-// Concurrency × min(ChunkSize, 1 MiB) of buffers besides what the driver
-// holds. A zero-byte object is not read at all: path becomes an empty
+// (Concurrency + 1) × min(ChunkSize, 1 MiB) of buffers besides what the
+// driver holds. A zero-byte object is not read at all: path becomes an empty
 // file.
 //
 // If the object changes during the download (a pinned read fails with
