@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -20,8 +21,15 @@ import (
 const (
 	DefaultDownloadConcurrency = 4
 	DefaultDownloadChunkSize   = 8 << 20
-	DefaultDownloadThreshold   = 16 << 20
 )
+
+// parallelPays decides, from the rate of one stream (the first chunk,
+// read alone) and of two (the next two chunks, read at once), in bytes
+// per second, whether more streams would speed the download up: when two
+// streams were not a quarter faster than one, the limit is this machine
+// (its CPU, disk or link), not each connection, and more streams only
+// share it. A test replaces it.
+var parallelPays = func(one, two float64) bool { return two >= 1.25*one }
 
 // copyBufferSize bounds the buffer each reading goroutine of a download
 // holds; a smaller ChunkSize lowers it to ChunkSize.
@@ -41,10 +49,15 @@ type DownloadOptions struct {
 	// ChunkSize is the length of each ranged read. Zero means
 	// DefaultDownloadChunkSize.
 	ChunkSize int64
-	// Threshold is the size above which an object is read with parallel
-	// ranged reads of ChunkSize bytes rather than one stream. Zero means
-	// DefaultDownloadThreshold; a negative Threshold makes every object
-	// larger than ChunkSize parallel.
+	// Threshold, when positive, is the size above which an object is read
+	// with parallel ranged reads of ChunkSize bytes rather than one
+	// stream; a negative Threshold makes every object larger than
+	// ChunkSize parallel. Zero, the default, decides by measuring: an
+	// object of at most 3 chunks is read with one Get; of a larger one the
+	// first chunk is read alone, then the next two at once, and the rest
+	// in parallel ranged reads only if two streams were at least 1.25
+	// times as fast as one, otherwise with one more Get
+	// (docs/benchmarks.md has the measurements behind the rule).
 	Threshold int64
 	// Progress, when not nil, is called with the bytes written to the file
 	// so far and the object's size: first with done == 0, then at least
@@ -54,6 +67,14 @@ type DownloadOptions struct {
 	// new total), and the transfer waits while Progress runs, so it should
 	// return quickly.
 	Progress func(done, total int64)
+	// NoSync skips the two syncs: of the file before the rename, and of
+	// its directory after it. The rename stays atomic, so other processes
+	// still see either the previous content of path or the whole object;
+	// but a crash of the machine (not of the process) shortly after
+	// DownloadFile returns may leave path empty, partial or missing, as
+	// with os.WriteFile. The default syncs. The SDKs' download helpers
+	// (S3 transfer manager, azblob DownloadFile) do not sync.
+	NoSync bool
 }
 
 // DownloadFile copies the object at key to the local file path atomically:
@@ -62,13 +83,17 @@ type DownloadOptions struct {
 //
 // DownloadFile calls Stat, writes the object to a new temporary file in the
 // directory of path (named "."+base+".objstore-" and a random suffix),
-// syncs it, renames it over path and syncs the directory. Every read is
+// syncs it, renames it over path and syncs the directory (opts.NoSync
+// skips both syncs, not the rename). Every read is
 // pinned to the ETag that Stat returned (GetOptions.IfMatch). An object of
-// at most opts.Threshold bytes is read with one Get; a larger one with
-// parallel ranged Gets of opts.ChunkSize bytes, opts.Concurrency at a time,
+// at most opts.Threshold bytes (by default, 3 chunks) is read with one
+// Get; a larger one with parallel ranged Gets of opts.ChunkSize bytes,
+// opts.Concurrency at a time (with the default Threshold, only when two
+// streams measured on the first three chunks were faster than one;
+// otherwise one more Get reads the rest),
 // written in place with WriteAt, so that memory stays bounded by
-// Concurrency × min(ChunkSize, 1 MiB) of buffers besides what the driver
-// holds. A zero-byte object is not read at all: path becomes an empty
+// (Concurrency + 1) × min(ChunkSize, 1 MiB) of buffers besides what the
+// driver holds. A zero-byte object is not read at all: path becomes an empty
 // file.
 //
 // If the object changes during the download (a pinned read fails with
@@ -102,7 +127,8 @@ func DownloadFile(ctx context.Context, s Store, key, path string, opts *Download
 	if err := checkDestination(dir, path); err != nil {
 		return Attrs{}, localError("download", key, path, err)
 	}
-	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: NewProgress(o.Progress)}
+	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: NewProgress(o.Progress),
+		adaptive: o.Threshold == 0}
 	for attempt := 1; ; attempt++ {
 		attrs, err := s.Stat(ctx, key)
 		if err != nil {
@@ -141,9 +167,6 @@ func (o *DownloadOptions) fill() error {
 	if o.ChunkSize == 0 {
 		o.ChunkSize = DefaultDownloadChunkSize
 	}
-	if o.Threshold == 0 {
-		o.Threshold = DefaultDownloadThreshold
-	}
 	return nil
 }
 
@@ -175,6 +198,9 @@ type download struct {
 	dir, base string
 	opts      *DownloadOptions
 	prog      *Progress
+	// adaptive: the default Threshold, so the first chunks' rates decide
+	// between one stream and parallel reads.
+	adaptive bool
 }
 
 // once downloads the version attrs describes, and renames it over path.
@@ -189,6 +215,9 @@ func (d *download) once(ctx context.Context, attrs Attrs) error {
 		os.Remove(tmp)
 		return err
 	}
+	if d.opts.NoSync {
+		return nil
+	}
 	if err := syncDir(d.dir); err != nil {
 		return localError("download", d.key, d.path,
 			fmt.Errorf("the file is in place, but syncing its directory failed, so the rename may not survive a crash: %w", err))
@@ -201,8 +230,10 @@ func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
 	var err error
 	switch {
 	case attrs.Size == 0:
-	case attrs.Size > d.opts.Threshold && attrs.Size > d.opts.ChunkSize && d.opts.Concurrency > 1:
-		err = d.parallel(ctx, f, attrs)
+	case d.adaptive && attrs.Size > 3*d.opts.ChunkSize && d.opts.Concurrency > 1:
+		err = d.measured(ctx, f, attrs)
+	case !d.adaptive && attrs.Size > d.opts.Threshold && attrs.Size > d.opts.ChunkSize && d.opts.Concurrency > 1:
+		err = d.parallel(ctx, f, attrs, 0, d.chunks(attrs), d.opts.Concurrency)
 	default:
 		buf := make([]byte, min(attrs.Size, d.opts.ChunkSize, copyBufferSize))
 		err = d.readRange(ctx, f, attrs, nil, buf)
@@ -215,8 +246,10 @@ func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return localError("download", d.key, d.path, err)
+	if !d.opts.NoSync {
+		if err := syncFile(f); err != nil {
+			return localError("download", d.key, d.path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return localError("download", d.key, d.path, err)
@@ -227,20 +260,48 @@ func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
 	return nil
 }
 
-// parallel reads attrs.Size bytes in chunks, d.opts.Concurrency at a time,
-// each written at its offset. The first error cancels the other reads.
-func (d *download) parallel(ctx context.Context, f *os.File, attrs Attrs) error {
+// measured reads the first chunk alone, then the next two at once, and
+// the rest in parallel if parallelPays says so, else with one more Get.
+func (d *download) measured(ctx context.Context, f *os.File, attrs Attrs) error {
 	chunk := d.opts.ChunkSize
-	chunks := (attrs.Size + chunk - 1) / chunk
-	workers := int(min(int64(d.opts.Concurrency), chunks))
+	buf := make([]byte, min(chunk, copyBufferSize))
+	start := time.Now()
+	if err := d.readRange(ctx, f, attrs, &Range{Offset: 0, Length: chunk}, buf); err != nil {
+		return err
+	}
+	one := float64(chunk) / time.Since(start).Seconds()
+	start = time.Now()
+	if err := d.parallel(ctx, f, attrs, 1, 3, 2); err != nil {
+		return err
+	}
+	two := float64(2*chunk) / time.Since(start).Seconds()
+	if parallelPays(one, two) {
+		return d.parallel(ctx, f, attrs, 3, d.chunks(attrs), d.opts.Concurrency)
+	}
+	return d.readRange(ctx, f, attrs, &Range{Offset: 3 * chunk, Length: attrs.Size - 3*chunk}, buf)
+}
+
+// chunks is how many chunks the object attrs describes has.
+func (d *download) chunks(attrs Attrs) int64 {
+	return (attrs.Size + d.opts.ChunkSize - 1) / d.opts.ChunkSize
+}
+
+// parallel reads the chunks [first, chunks) of the object, workers at a
+// time, each written at its offset. The first error cancels the other
+// reads.
+func (d *download) parallel(ctx context.Context, f *os.File, attrs Attrs, first, chunks int64, workers int) error {
+	chunk := d.opts.ChunkSize
+	workers = int(min(int64(workers), chunks-first))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		next, done atomic.Int64
+		next, done atomic.Int64 // chunk indexes
 		wg         sync.WaitGroup
 		errOnce    sync.Once
 		firstErr   error
 	)
+	next.Store(first)
+	done.Store(first)
 	for range workers {
 		wg.Go(func() {
 			buf := make([]byte, min(chunk, copyBufferSize))
@@ -342,6 +403,9 @@ func createTemp(dir, base string, perm fs.FileMode) (*os.File, string, error) {
 	return nil, "", fmt.Errorf("could not find a free temporary file name in %s", dir)
 }
 
+// syncFile syncs f; a test counts the calls.
+var syncFile = (*os.File).Sync
+
 // syncDir makes a rename in dir durable. Windows cannot sync a directory,
 // and makes renames durable on its own.
 func syncDir(dir string) error {
@@ -352,7 +416,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	err = d.Sync()
+	err = syncFile(d)
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}

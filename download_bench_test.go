@@ -52,7 +52,8 @@ func BenchmarkDownloadFile(b *testing.B) {
 		opts objstore.DownloadOptions
 	}{
 		{"single", objstore.DownloadOptions{Threshold: math.MaxInt64}},
-		{"parallel=4x8MiB", objstore.DownloadOptions{}},
+		{"parallel=4x8MiB", objstore.DownloadOptions{Threshold: -1}},
+		{"default", objstore.DownloadOptions{}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(size)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -234,6 +235,7 @@ func TestDownloadFileSizes(t *testing.T) {
 				s := &getLog{Store: mem}
 				prog := &progressLog{t: t}
 				opts := &objstore.DownloadOptions{Concurrency: 3, ChunkSize: chunk, Progress: prog.fn}
+				opts.Threshold = math.MaxInt64 // one stream
 				if parallel {
 					opts.Threshold = -1
 					if size > 1<<20 {

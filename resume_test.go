@@ -166,48 +166,59 @@ func TestResumableReader(t *testing.T) {
 			want: nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeStore{data: data, etag: etag, fails: tt.fails}
-			if tt.changed {
-				f.etag = `"v2"`
-			}
-			body := cut(data, tt.offset, tt.length, tt.first.upTo, tt.first.err)
-			if tt.first.upTo == int(tt.length) {
-				body = &brokenBody{data: bytes.Clone(data[tt.offset : tt.offset+tt.length]), err: tt.first.err, withData: true}
-			}
-			r := NewResumableReader(context.Background(), body, Attrs{Size: 1000, ETag: etag}, tt.offset, tt.length, f.reopen)
-			got, err := io.ReadAll(r)
-			want := data[tt.offset : tt.offset+tt.length]
-			switch {
-			case tt.wantErr == nil && err != nil:
-				t.Fatalf("ReadAll: %v after %d bytes", err, len(got))
-			case tt.wantErr == nil && !bytes.Equal(got, want):
-				t.Errorf("read %d bytes that differ from the %d of the range", len(got), len(want))
-			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
-				t.Errorf("ReadAll: %v; want %v", err, tt.wantErr)
-			case tt.wantErr != nil && !bytes.HasPrefix(want, got):
-				t.Errorf("before failing, read %d bytes that are not a prefix of the range", len(got))
-			}
-			if fmt.Sprint(f.calls) != fmt.Sprint(tt.want) {
-				t.Errorf("reopen calls %v, want %v", f.calls, tt.want)
-			}
-			if !body.closed && len(f.calls) > 0 {
-				t.Error("the broken body was not closed")
-			}
-			if tt.wantErr != nil {
-				// The error sticks, and no further reopen is sent.
-				n := len(f.calls)
-				if _, err2 := r.Read(make([]byte, 10)); !errors.Is(err2, tt.wantErr) {
-					t.Errorf("Read after the failure: %v; want %v", err2, tt.wantErr)
+		for _, via := range []string{"Read", "WriteTo"} {
+			t.Run(tt.name+"/"+via, func(t *testing.T) {
+				f := &fakeStore{data: data, etag: etag, fails: tt.fails}
+				if tt.changed {
+					f.etag = `"v2"`
 				}
-				if len(f.calls) != n {
-					t.Errorf("Read after the failure sent %d more reopens", len(f.calls)-n)
+				body := cut(data, tt.offset, tt.length, tt.first.upTo, tt.first.err)
+				if tt.first.upTo == int(tt.length) {
+					body = &brokenBody{data: bytes.Clone(data[tt.offset : tt.offset+tt.length]), err: tt.first.err, withData: true}
 				}
-			}
-			if err := r.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-		})
+				r := NewResumableReader(context.Background(), body, Attrs{Size: 1000, ETag: etag}, tt.offset, tt.length, f.reopen)
+				var got []byte
+				var err error
+				if via == "Read" {
+					got, err = io.ReadAll(r)
+				} else {
+					// io.Copy takes the Reader's WriteTo.
+					var buf bytes.Buffer
+					_, err = io.Copy(&buf, r)
+					got = buf.Bytes()
+				}
+				want := data[tt.offset : tt.offset+tt.length]
+				switch {
+				case tt.wantErr == nil && err != nil:
+					t.Fatalf("ReadAll: %v after %d bytes", err, len(got))
+				case tt.wantErr == nil && !bytes.Equal(got, want):
+					t.Errorf("read %d bytes that differ from the %d of the range", len(got), len(want))
+				case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+					t.Errorf("ReadAll: %v; want %v", err, tt.wantErr)
+				case tt.wantErr != nil && !bytes.HasPrefix(want, got):
+					t.Errorf("before failing, read %d bytes that are not a prefix of the range", len(got))
+				}
+				if fmt.Sprint(f.calls) != fmt.Sprint(tt.want) {
+					t.Errorf("reopen calls %v, want %v", f.calls, tt.want)
+				}
+				if !body.closed && len(f.calls) > 0 {
+					t.Error("the broken body was not closed")
+				}
+				if tt.wantErr != nil {
+					// The error sticks, and no further reopen is sent.
+					n := len(f.calls)
+					if _, err2 := r.Read(make([]byte, 10)); !errors.Is(err2, tt.wantErr) {
+						t.Errorf("Read after the failure: %v; want %v", err2, tt.wantErr)
+					}
+					if len(f.calls) != n {
+						t.Errorf("Read after the failure sent %d more reopens", len(f.calls)-n)
+					}
+				}
+				if err := r.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+		}
 	}
 }
 

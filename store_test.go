@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,5 +50,60 @@ func TestHelpers(t *testing.T) {
 	}
 	if _, _, err := objstore.ReadAll(ctx, s, "missing"); !errors.Is(err, objstore.ErrNotFound) {
 		t.Fatalf("ReadAll of a missing key: %v", err)
+	}
+}
+
+// trickle serves its bytes at most 16 KiB per Read, as a socket does.
+type trickle struct{ r io.Reader }
+
+func (t trickle) Read(p []byte) (int, error) { return t.r.Read(p[:min(len(p), 16<<10)]) }
+
+// writeLog records the size of every Write.
+type writeLog struct {
+	sizes []int
+	total int
+}
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	w.total += len(p)
+	return len(p), nil
+}
+
+// TestReaderWriteTo checks that io.Copy from a Reader writes in chunks of
+// a MiB, filled from many small body reads, not in io.Copy's 32 KiB, and
+// that WriteTo keeps Read's checks: exactly Length bytes, a short body an
+// io.ErrUnexpectedEOF.
+func TestReaderWriteTo(t *testing.T) {
+	const size = 3<<20 + 5
+	body := strings.Repeat("x", size+100)
+	r := objstore.NewReader(io.NopCloser(trickle{strings.NewReader(body)}), objstore.Attrs{Size: size + 100}, 0, size)
+	w := &writeLog{}
+	n, err := io.Copy(w, r)
+	if err != nil || n != size || w.total != size {
+		t.Fatalf("io.Copy = %d, %v (wrote %d); want %d, nil", n, err, w.total, size)
+	}
+	want := []int{1 << 20, 1 << 20, 1 << 20, 5}
+	if !slices.Equal(w.sizes, want) {
+		t.Errorf("io.Copy wrote %v bytes at a time, want %v", w.sizes, want)
+	}
+	if n, err := io.Copy(w, r); n != 0 || err != nil {
+		t.Errorf("io.Copy at the end = %d, %v; want 0, nil", n, err)
+	}
+
+	small := objstore.NewReader(io.NopCloser(strings.NewReader("hello")), objstore.Attrs{Size: 5}, 0, 5)
+	w = &writeLog{}
+	if n, err := io.Copy(w, small); n != 5 || err != nil || !slices.Equal(w.sizes, []int{5}) {
+		t.Errorf("io.Copy of 5 bytes = %d, %v, writes %v; want one write of 5", n, err, w.sizes)
+	}
+
+	short := objstore.NewReader(io.NopCloser(strings.NewReader("hel")), objstore.Attrs{Size: 11}, 0, 5)
+	w = &writeLog{}
+	if n, err := io.Copy(w, short); n != 3 || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("io.Copy of a short body = %d, %v; want 3, io.ErrUnexpectedEOF", n, err)
+	}
+	short.Close()
+	if _, err := io.Copy(w, short); err == nil {
+		t.Error("io.Copy after Close succeeded")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -20,7 +21,7 @@ import (
 type job struct {
 	Target string `json:"target"`
 	Client string `json:"client"`
-	Op     string `json:"op"` // small, put, download, copy
+	Op     string `json:"op"` // small, put, download, get, copy
 	Size   int64  `json:"size"`
 	N      int    `json:"n,omitempty"` // small: operations of each kind
 	Part   int64  `json:"part"`
@@ -41,6 +42,10 @@ type outcome struct {
 	// PeakHeap is the most the Go heap held in objects, sampled every
 	// 2 ms while the operation ran; BaseHeap is the same just before.
 	PeakHeap uint64 `json:"peakHeap"`
+	// PeakLive is the most of the heap the last GC found live
+	// (/gc/heap/live:bytes), sampled alike: PeakHeap less the garbage
+	// not yet collected.
+	PeakLive uint64 `json:"peakLive"`
 	BaseHeap uint64 `json:"baseHeap"`
 	// PeakRSS is VmHWM at the end; RSSReset says whether it was reset
 	// (clear_refs) after set-up, so that it covers the operation alone
@@ -51,7 +56,10 @@ type outcome struct {
 	Err      string `json:"err,omitempty"`
 }
 
-const heapMetric = "/memory/classes/heap/objects:bytes"
+const (
+	heapMetric = "/memory/classes/heap/objects:bytes"
+	liveMetric = "/gc/heap/live:bytes"
+)
 
 // runChild is the child's side: it runs j and prints one JSON outcome.
 func runChild(spec string) int {
@@ -101,6 +109,9 @@ func (j *job) run(out *outcome) error {
 		path := filepath.Join(j.Dir, "download-"+j.Client)
 		op = func() error { return t.download(ctx, j.Client, j.Src, path, j.Part, j.Conc, j.Fsync) }
 		cleanup = func() { os.Remove(path) }
+	case "get":
+		op = func() error { return t.get(ctx, j.Client, j.Src) }
+		cleanup = func() {}
 	case "copy":
 		op = func() error { return t.copyObject(ctx, j.Client, j.Dst, j.Src) }
 		cleanup = func() { t.store.Delete(ctx, j.Dst) }
@@ -109,13 +120,16 @@ func (j *job) run(out *outcome) error {
 	}
 	defer cleanup()
 
-	// Start from a clean slate: garbage collected, memory returned to
-	// the OS, the peak RSS reset to the current RSS (Linux 4.0+).
+	// Start from a clean slate: no dirty pages of an earlier job (or of
+	// other work) left for the kernel to write back while this one runs,
+	// garbage collected, memory returned to the OS, the peak RSS reset to
+	// the current RSS (Linux 4.0+).
+	syscall.Sync()
 	debug.FreeOSMemory()
 	runtime.GC()
 	out.RSSReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	out.BaseRSS = procStatus("VmRSS")
-	stop, peak := sampleHeap()
+	stop, peak, live := sampleHeap()
 	start := time.Now()
 	err = op()
 	if j.Op != "small" {
@@ -123,35 +137,39 @@ func (j *job) run(out *outcome) error {
 	}
 	out.BaseHeap = stop()
 	out.PeakHeap = <-peak
+	out.PeakLive = <-live
 	out.PeakRSS = procStatus("VmHWM")
 	return err
 }
 
 // sampleHeap samples the Go heap every 2 ms until stop is called; stop
-// returns the first sample and peak then yields the highest.
-func sampleHeap() (stop func() uint64, peak <-chan uint64) {
+// returns the first sample of the heap's objects, and peak and live then
+// yield the highest of the objects and of the live heap.
+func sampleHeap() (stop func() uint64, peak, live <-chan uint64) {
 	s := []metrics.Sample{{Name: heapMetric}}
 	metrics.Read(s)
 	base := s[0].Value.Uint64()
 	done := make(chan struct{})
-	res := make(chan uint64, 1)
+	res, resLive := make(chan uint64, 1), make(chan uint64, 1)
 	go func() {
-		s := []metrics.Sample{{Name: heapMetric}}
-		hi := base
+		s := []metrics.Sample{{Name: heapMetric}, {Name: liveMetric}}
+		var hi, hiLive uint64
 		tick := time.NewTicker(2 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			metrics.Read(s)
 			hi = max(hi, s[0].Value.Uint64())
+			hiLive = max(hiLive, s[1].Value.Uint64())
 			select {
 			case <-done:
 				res <- hi
+				resLive <- hiLive
 				return
 			case <-tick.C:
 			}
 		}
 	}()
-	return func() uint64 { close(done); return base }, res
+	return func() uint64 { close(done); return base }, res, resLive
 }
 
 // procStatus reads a field of /proc/self/status, in bytes; 0 if unknown.

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/azureblob"
@@ -33,18 +35,27 @@ import (
 
 // The environment variables the program reads, as the tests do.
 const (
-	envS3    = "OBJSTORE_TEST_S3_URL"
-	envAzure = "OBJSTORE_TEST_AZURE_URL"
+	envS3        = "OBJSTORE_TEST_S3_URL"
+	envVersitygw = "OBJSTORE_TEST_VERSITYGW_URL"
+	envAzure     = "OBJSTORE_TEST_AZURE_URL"
 )
+
+// s3Env names the URL variable of an S3 target: MinIO (s3) or versitygw.
+func s3Env(target string) string {
+	if target == "versitygw" {
+		return envVersitygw
+	}
+	return envS3
+}
 
 // checkEnv names every variable a target needs and is missing.
 func checkEnv(targets []string) error {
 	var missing []string
 	for _, t := range targets {
 		switch t {
-		case "s3":
-			if os.Getenv(envS3) == "" {
-				missing = append(missing, envS3+" (e.g. s3://objstore-test?endpoint=http://127.0.0.1:9000&region=us-east-1&use_path_style=true)")
+		case "s3", "versitygw":
+			if os.Getenv(s3Env(t)) == "" {
+				missing = append(missing, s3Env(t)+" (e.g. s3://objstore-test?endpoint=http://127.0.0.1:9000&region=us-east-1&use_path_style=true)")
 			}
 			if os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_SECRET_ACCESS_KEY") == "" {
 				missing = append(missing, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
@@ -111,11 +122,11 @@ func openTarget(ctx context.Context, name, prefix string) (*target, error) {
 	t := &target{name: name, prefix: prefix}
 	var err error
 	switch name {
-	case "s3":
-		raw := os.Getenv(envS3)
+	case "s3", "versitygw":
+		raw := os.Getenv(s3Env(name))
 		su, err := withPrefix(raw, prefix, "")
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", envS3, err)
+			return nil, fmt.Errorf("%s: %w", s3Env(name), err)
 		}
 		if t.store, err = objstore.Open(ctx, su); err != nil {
 			return nil, err
@@ -204,14 +215,22 @@ func (t *target) Close() {
 
 // clientsFor lists the clients compared on op.
 func clientsFor(target, op string) []string {
-	if target == "azure" && op == "copy" {
+	switch {
+	case target == "azure" && op == "copy":
 		return []string{"objstore-stream", "objstore-server", "sdk", "gocloud"}
+	case op == "download" && target == "azure":
+		return []string{"objstore", "objstore-nosync", "sdk", "gocloud", "gocloud-par"}
+	case op == "download":
+		return []string{"objstore", "objstore-nosync", "sdk", "sdk-tm", "gocloud", "gocloud-par"}
 	}
 	return []string{"objstore", "sdk", "gocloud"}
 }
 
 // sdkName says which SDK call the "sdk" client makes.
 func sdkName(target, op string) string {
+	if target == "versitygw" {
+		target = "s3"
+	}
 	switch target + "/" + op {
 	case "s3/small":
 		return "PutObject / GetObject"
@@ -219,6 +238,10 @@ func sdkName(target, op string) string {
 		return "manager.Uploader"
 	case "s3/download":
 		return "manager.Downloader"
+	case "s3/get":
+		return "GetObject"
+	case "azure/get":
+		return "DownloadStream"
 	case "s3/copy":
 		return "CopyObject"
 	case "azure/small":
@@ -293,7 +316,7 @@ func (t *target) smallOps(ctx context.Context, client string, n int, timed bool)
 			return err
 		}
 	case "sdk":
-		if t.name == "s3" {
+		if t.s3 != nil {
 			putf = func() error {
 				_, err := t.s3.PutObject(ctx, &awss3.PutObjectInput{Bucket: &t.bucket, Key: aws.String(t.prefix + key), Body: bytes.NewReader(body)})
 				return err
@@ -364,7 +387,7 @@ func (t *target) put(ctx context.Context, client, key string, size, part int64, 
 	case "gocloud":
 		return gocloudPut(ctx, t.gc, key, r, &blob.WriterOptions{BufferSize: int(part), MaxConcurrency: conc})
 	case "sdk":
-		if t.name == "s3" {
+		if t.s3 != nil {
 			up := manager.NewUploader(t.s3, func(u *manager.Uploader) {
 				u.PartSize = part
 				u.Concurrency = conc
@@ -381,8 +404,9 @@ func (t *target) put(ctx context.Context, client, key string, size, part int64, 
 
 // download writes the object at key to the file path.
 func (t *target) download(ctx context.Context, client, key, path string, chunk int64, conc int, fsync bool) error {
-	if client == "objstore" {
-		_, err := objstore.DownloadFile(ctx, t.store, key, path, &objstore.DownloadOptions{Concurrency: conc, ChunkSize: chunk})
+	if client == "objstore" || client == "objstore-nosync" {
+		_, err := objstore.DownloadFile(ctx, t.store, key, path, &objstore.DownloadOptions{Concurrency: conc, ChunkSize: chunk,
+			NoSync: client == "objstore-nosync"})
 		return err
 	}
 	f, err := os.Create(path)
@@ -405,8 +429,22 @@ func (t *target) downloadTo(ctx context.Context, client, key string, f *os.File,
 		}
 		_, err = io.Copy(f, r)
 		return errors.Join(err, r.Close())
+	case "gocloud-par":
+		return t.gc.Download(ctx, key, f, &blob.ReaderOptions{AllowParallelDownload: true, BufferSize: int(chunk), MaxConcurrency: conc})
+	case "sdk-tm":
+		if t.s3 == nil {
+			break
+		}
+		tm := transfermanager.New(t.s3, func(o *transfermanager.Options) {
+			o.PartSizeBytes = chunk
+			o.Concurrency = conc
+			o.GetObjectType = tmtypes.GetObjectRanges
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		})
+		_, err := tm.DownloadObject(ctx, &transfermanager.DownloadObjectInput{Bucket: &t.bucket, Key: aws.String(t.prefix + key), WriterAt: f})
+		return err
 	case "sdk":
-		if t.name == "s3" {
+		if t.s3 != nil {
 			d := manager.NewDownloader(t.s3, func(d *manager.Downloader) {
 				d.PartSize = chunk
 				d.Concurrency = conc
@@ -418,6 +456,44 @@ func (t *target) downloadTo(ctx context.Context, client, key string, f *os.File,
 		return err
 	}
 	return fmt.Errorf("unknown client %q", client)
+}
+
+// get reads the whole object at key with one stream into io.Discard: the
+// read path alone, without a file.
+func (t *target) get(ctx context.Context, client, key string) error {
+	var body io.ReadCloser
+	switch client {
+	case "objstore":
+		r, err := t.store.Get(ctx, key, nil)
+		if err != nil {
+			return err
+		}
+		body = r
+	case "gocloud":
+		r, err := t.gc.NewReader(ctx, key, nil)
+		if err != nil {
+			return err
+		}
+		body = r
+	case "sdk":
+		if t.s3 != nil {
+			out, err := t.s3.GetObject(ctx, &awss3.GetObjectInput{Bucket: &t.bucket, Key: aws.String(t.prefix + key)})
+			if err != nil {
+				return err
+			}
+			body = out.Body
+		} else {
+			resp, err := t.cont.NewBlobClient(t.prefix+key).DownloadStream(ctx, nil)
+			if err != nil {
+				return err
+			}
+			body = resp.Body
+		}
+	default:
+		return fmt.Errorf("unknown client %q", client)
+	}
+	_, err := io.Copy(io.Discard, body)
+	return errors.Join(err, body.Close())
 }
 
 // copyObject copies src to dst.
@@ -435,7 +511,7 @@ func (t *target) copyObject(ctx context.Context, client, dst, src string) error 
 	case "gocloud":
 		return t.gc.Copy(ctx, dst, src, nil)
 	case "sdk":
-		if t.name == "s3" {
+		if t.s3 != nil {
 			_, err := t.s3.CopyObject(ctx, &awss3.CopyObjectInput{Bucket: &t.bucket, Key: aws.String(t.prefix + dst),
 				CopySource: aws.String(t.bucket + "/" + t.prefix + src)}) // keys here need no escaping
 			return err
