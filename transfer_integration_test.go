@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +21,7 @@ import (
 	"github.com/objstore-go/objstore"
 	_ "github.com/objstore-go/objstore/drivers/azure"
 	_ "github.com/objstore-go/objstore/drivers/s3"
+	"github.com/objstore-go/objstore/internal/faultproxy"
 	"github.com/objstore-go/objstore/internal/testenv"
 )
 
@@ -301,5 +304,73 @@ func TestUploadFileChangedWhileReadInParts(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDownloadFileParallelOnSlowLink checks DownloadFile's measured rule
+// where parallel reads pay: through a proxy that passes each response
+// body at 2 MiB/s, as a link that limits each connection does (loopback
+// never does), two streams are twice one, so the rest of the object is
+// read Concurrency ranges at a time. The proxy's records show it: the
+// GETs of the object overlap Concurrency deep. Before the rule, a fixed
+// threshold decided, whatever the link.
+func TestDownloadFileParallelOnSlowLink(t *testing.T) {
+	raw := testenv.URL(t, "OBJSTORE_TEST_S3_URL")
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	p := faultproxy.NewFaults(t, q.Get("endpoint"), false)
+	q.Set("endpoint", p.URL())
+	u.RawQuery = q.Encode()
+	s, err := objstore.Open(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	const chunk, chunks, conc = 1 << 20, 8, 4
+	key := fmt.Sprintf("transfer-test/%d/slow", time.Now().UnixNano())
+	data := bytes.Repeat([]byte("0123456789abcdef"), chunks*chunk/16)
+	if _, err := s.Put(t.Context(), key, bytes.NewReader(data), nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Delete(context.Background(), key) })
+	p.Forget()
+	p.Arm(faultproxy.Fault{Kind: faultproxy.SlowDownload, Rate: 2 << 20, Method: http.MethodGet, PathSuffix: "/" + key, Times: -1})
+
+	path := filepath.Join(t.TempDir(), "slow")
+	if _, err := objstore.DownloadFile(t.Context(), s, key, path, &objstore.DownloadOptions{ChunkSize: chunk, Concurrency: conc}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the downloaded file differs from the object (%d bytes, %v)", len(got), err)
+	}
+	// The deepest overlap of the object's GETs.
+	type edge struct {
+		at    time.Time
+		delta int
+	}
+	var edges []edge
+	gets := 0
+	for _, r := range p.Matching(faultproxy.Fault{Method: http.MethodGet, PathSuffix: "/" + key}) {
+		gets++
+		edges = append(edges, edge{r.Start, 1}, edge{r.End, -1})
+	}
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.delta - b.delta // an end before a start at the same instant
+	})
+	depth, deepest := 0, 0
+	for _, e := range edges {
+		depth += e.delta
+		deepest = max(deepest, depth)
+	}
+	if deepest < conc || gets < chunks {
+		t.Errorf("the GETs of the object overlapped %d deep, %d of them; want %d deep (Concurrency) over %d chunks: the rule did not go parallel on a link where it pays", deepest, gets, conc, chunks)
 	}
 }

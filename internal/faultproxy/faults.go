@@ -1,6 +1,7 @@
 package faultproxy
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -55,9 +56,13 @@ const (
 	// did what the request asked, and the client never learns it (a
 	// commit whose answer is lost).
 	Drop
+	// SlowDownload forwards the request and passes on the response's body
+	// at Fault.Rate bytes a second: a link that limits each connection,
+	// as a long path across a network does and loopback never does.
+	SlowDownload
 )
 
-var kindNames = [...]string{"pass", "status", "reset", "reset-upload", "reset-download", "stall", "stall-download", "drop"}
+var kindNames = [...]string{"pass", "status", "reset", "reset-upload", "reset-download", "stall", "stall-download", "drop", "slow-download"}
 
 func (k Kind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -83,6 +88,8 @@ type Fault struct {
 	// After is the number of body bytes that pass before a ResetUpload,
 	// ResetDownload or StallDownload; zero means half of the body.
 	After int64
+	// Rate is the bytes a second of a SlowDownload's body.
+	Rate int64
 
 	// The requests it applies to: each set field must match. Method is
 	// the HTTP method; PathSuffix the end of the URL path (such as
@@ -322,6 +329,9 @@ func (p *Faults) serve(w http.ResponseWriter, r *http.Request) {
 		p.mu.Unlock()
 		onFault()
 		reset(sw)
+	case SlowDownload:
+		onFault()
+		p.rp.ServeHTTP(&slowBody{statusWriter: sw, rate: f.Rate, ctx: r.Context()}, r)
 	case ResetDownload, StallDownload:
 		p.rp.ServeHTTP(&cutBody{statusWriter: sw, after: f.After, onCut: func() {
 			onFault()
@@ -436,6 +446,46 @@ func (c *cutBody) Write(b []byte) (int, error) {
 }
 
 var errCut = errors.New("cut by the test proxy")
+
+// slowBody passes a response body on at rate bytes a second, flushing
+// every slice it writes.
+type slowBody struct {
+	*statusWriter
+	rate  int64
+	ctx   context.Context
+	start time.Time
+	sent  int64
+}
+
+// slowSlice is the most slowBody writes at once.
+const slowSlice = 16 << 10
+
+func (s *slowBody) Write(b []byte) (int, error) {
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
+	written := 0
+	for len(b) > 0 {
+		n := min(len(b), slowSlice)
+		m, err := s.statusWriter.Write(b[:n])
+		written += m
+		s.sent += int64(m)
+		if err != nil {
+			return written, err
+		}
+		s.Flush()
+		b = b[n:]
+		// Pace to the rate: the bytes sent so far are due no sooner
+		// than sent/rate after the start.
+		due := s.start.Add(time.Duration(float64(s.sent) / float64(s.rate) * float64(time.Second)))
+		select {
+		case <-time.After(time.Until(due)):
+		case <-s.ctx.Done():
+			return written, s.ctx.Err()
+		}
+	}
+	return written, nil
+}
 
 // writeError answers f.Status the way the backend of r would: Azure when
 // the request carries x-ms-version, S3 otherwise.
