@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -23,24 +22,19 @@ import (
 	_ "github.com/objstore-go/objstore/drivers/s3"
 )
 
-func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+const checkAbout = `Runs the conformance suite against the store at URL, under a random key
+prefix that is deleted afterwards. mem:// checks a fresh in-memory store.
+Each case's row is printed as it finishes. If the store refuses the
+credentials, check says so in one line and runs nothing.`
+
+func check(ctx context.Context, args []string, e *env) int {
+	stdout, stderr := e.stdout, e.stderr
+	fs := newFlags("check", "[--json] [--run REGEXP] [--timeout D] URL", checkAbout, e)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	runRE := fs.String("run", "", "run only the cases whose ID matches this regular expression, e.g. '^P4/'")
 	timeout := fs.Duration("timeout", 10*time.Minute, "bound on each case")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: objstore check [--json] [--run REGEXP] URL")
-		fmt.Fprintln(stderr, "\nRuns the conformance suite against the store at URL, under a random key prefix")
-		fmt.Fprintln(stderr, "that is deleted afterwards. mem:// checks a fresh in-memory store.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
+	if code := parseFlags(fs, args, 1); code >= 0 {
+		return code
 	}
 	var match func(string) bool
 	if *runRE != "" {

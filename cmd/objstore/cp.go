@@ -43,11 +43,14 @@ type copier struct {
 }
 
 func cp(ctx context.Context, args []string, e *env) int {
-	fs := newFlags("cp", "[-r] [-j N] [-q] [-content-type TYPE] SRC DST", cpAbout, e.stderr)
+	fs := newFlags("cp", "[-r] [-j N] [-q] [-content-type TYPE] SRC DST", cpAbout, e)
 	recursive := fs.Bool("r", false, "copy every object under the prefix (or local directory) SRC")
 	jobs := fs.Int("j", 4, "with -r, how many objects are copied at once")
 	quiet := fs.Bool("q", false, "draw no progress bar, even on a terminal")
 	ctype := fs.String("content-type", "", "content type of uploaded local files (default: guessed from the extension)")
+	fs.alias("r", "recursive")
+	fs.alias("j", "jobs")
+	fs.alias("q", "quiet")
 	if code := parseFlags(fs, args, 2); code >= 0 {
 		return code
 	}

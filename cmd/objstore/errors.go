@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -61,33 +60,4 @@ func exitCode(err error) int {
 func fail(stderr io.Writer, name string, err error) int {
 	fmt.Fprintf(stderr, "objstore %s: %v\n", name, err)
 	return exitCode(err)
-}
-
-// newFlags returns the FlagSet of a command, printing to stderr.
-func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: objstore %s %s\n\n%s\n", name, synopsis, about)
-		fs.PrintDefaults()
-		fmt.Fprintln(stderr, "\nexit status: 0 ok, 1 operation failed, 2 usage error, 3 not found")
-	}
-	return fs
-}
-
-// parseFlags parses args and checks the operand count. It returns -1 when
-// the command should go on, or the status to exit with (0 for -h).
-func parseFlags(fs *flag.FlagSet, args []string, nargs int) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() != nargs {
-		fmt.Fprintf(fs.Output(), "objstore %s: want %d operand(s), got %d\n", fs.Name(), nargs, fs.NArg())
-		fs.Usage()
-		return exitUsage
-	}
-	return -1
 }

@@ -36,10 +36,12 @@ type lsEntry struct {
 }
 
 func ls(ctx context.Context, args []string, e *env) int {
-	fs := newFlags("ls", "[-l] [-r] [-json] URL", lsAbout, e.stderr)
+	fs := newFlags("ls", "[-l] [-r] [-json] URL", lsAbout, e)
 	long := fs.Bool("l", false, "print size, modification time and ETag")
 	recursive := fs.Bool("r", false, "list every object under the prefix, flat, rather than one level")
 	asJSON := fs.Bool("json", false, "print one JSON object per entry and line")
+	fs.alias("l", "long")
+	fs.alias("r", "recursive")
 	if code := parseFlags(fs, args, 1); code >= 0 {
 		return code
 	}

@@ -91,6 +91,7 @@ var commands = map[string]command{
 	"stat":  stat,
 	"rm":    rm,
 	"bench": bench,
+	"check": check,
 }
 
 // env is what a command sees of the process.
@@ -106,8 +107,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	switch args[0] {
-	case "check":
-		return check(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

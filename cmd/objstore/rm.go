@@ -18,9 +18,11 @@ empty key means the whole store) and every object under it is deleted, -j
 at a time. Every failure is reported at the end, and the status is then 1.`
 
 func rm(ctx context.Context, args []string, e *env) int {
-	fs := newFlags("rm", "[-r] [-j N] URL", rmAbout, e.stderr)
+	fs := newFlags("rm", "[-r] [-j N] URL", rmAbout, e)
 	recursive := fs.Bool("r", false, "delete every object under the prefix")
 	jobs := fs.Int("j", 8, "with -r, how many deletes run at once")
+	fs.alias("r", "recursive")
+	fs.alias("j", "jobs")
 	if code := parseFlags(fs, args, 1); code >= 0 {
 		return code
 	}
