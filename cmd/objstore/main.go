@@ -60,6 +60,7 @@ commands:
   check  URL       run the conformance suite against the store at URL and print
                    a pass/fail/unsupported verdict for every case
   bench  URL       measure latency and throughput of the store at URL
+  version          print the version, the Go version and the drivers linked in
 
 An object URL is the store URL plus the key as its path; ? parameters stay
 at the end and belong to the store:
@@ -69,8 +70,16 @@ at the end and belong to the store:
 The path is percent-decoded (%3F for "?"). An argument without "://" is a
 local path.
 
+S3-compatible servers (MinIO, ...): rather than ?endpoint=... on every URL,
+set the endpoint once in the environment (the region then defaults to us-east-1):
+  AWS_ENDPOINT_URL_S3=http://127.0.0.1:9000   (or AWS_ENDPOINT_URL, for every AWS service)
+A server that needs path-style addressing under a host name still needs
+?use_path_style=true; or name the store once ("objstore store -h") and
+write minio:bucket/key. Credentials come from the environment
+(AWS_ACCESS_KEY_ID, AZURE_STORAGE_KEY, ...), never from a URL.
+
 exit status: 0 ok, 1 operation failed, 2 usage error (bad flags, URL or key),
-3 not found (object, bucket or local file)
+3 not found (object, bucket or local file), 130 interrupted (Ctrl-C)
 
 run "objstore <command> -h" for the command's flags
 `
@@ -85,13 +94,14 @@ func main() {
 type command func(ctx context.Context, args []string, env *env) int
 
 var commands = map[string]command{
-	"cp":    cp,
-	"ls":    ls,
-	"cat":   cat,
-	"stat":  stat,
-	"rm":    rm,
-	"bench": bench,
-	"check": check,
+	"cp":      cp,
+	"ls":      ls,
+	"cat":     cat,
+	"stat":    stat,
+	"rm":      rm,
+	"bench":   bench,
+	"check":   check,
+	"version": version,
 }
 
 // env is what a command sees of the process.

@@ -2,10 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/objstore-go/objstore/internal/testenv"
 )
 
 // TestFlagsAnywhere: flags after the operands, GNU long forms, "--", and
@@ -80,6 +85,44 @@ func TestParseSize(t *testing.T) {
 	for _, in := range []string{"", "MiB", "-1", "1.2.3", "64 parsecs", "1e3", "99999999TiB"} {
 		if got, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+// TestVersionAndHelp: version names the Go version and the drivers, and
+// help says how to set an S3 endpoint once (issue 15, items 2 and 3).
+func TestVersionAndHelp(t *testing.T) {
+	out := mustRun(t, nil, "version")
+	for _, want := range []string{"objstore ", runtime.Version(), "drivers: azblob file mem s3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("version printed %q, want it to contain %q", out, want)
+		}
+	}
+	help := mustRun(t, nil, "help")
+	for _, want := range []string{"AWS_ENDPOINT_URL_S3", "or AWS_ENDPOINT_URL,", "version", "130 interrupted"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help does not mention %q:\n%s", want, help)
+		}
+	}
+}
+
+// TestEndpointFromEnvironment: an s3:// URL without endpoint= reaches
+// MinIO through AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL.
+func TestEndpointFromEnvironment(t *testing.T) {
+	endpoint := testenv.URL(t, "OBJSTORE_TEST_MINIO_ENDPOINT")
+	u, err := url.Parse(testenv.URL(t, "OBJSTORE_TEST_S3_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, prefix := freshPrefix(t, u.String())
+	mustRun(t, []byte("env"), "cp", "-", at("k"))
+	bare := "s3://" + u.Host + "/" + prefix + "k"
+	for _, name := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"} {
+		cmd := exec.Command(binary, "cat", bare)
+		cmd.Env = append(os.Environ(), name+"="+endpoint, "AWS_REGION=")
+		got, err := cmd.Output()
+		if err != nil || string(got) != "env" {
+			t.Errorf("%s=%s objstore cat %s: %q, %v", name, endpoint, bare, got, err)
 		}
 	}
 }
