@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -124,5 +127,33 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		if err != nil || string(got) != "env" {
 			t.Errorf("%s=%s objstore cat %s: %q, %v", name, endpoint, bare, got, err)
 		}
+	}
+}
+
+// TestLsLong: ls -l prints raw byte counts when stdout is not a terminal,
+// sizes with units with --human-readable, and a total with --summarize
+// (issue 15, item 6).
+func TestLsLong(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			at, _ := freshPrefix(t, b.store(t))
+			src, files := writeTree(t)
+			mustRun(t, nil, "cp", "-r", "-q", src, at(""))
+			var total int64
+			for _, d := range files {
+				total += int64(len(d))
+			}
+			lines := strings.Split(strings.TrimSpace(mustRun(t, nil, "ls", "-l", "-r", "--summarize", at(""))), "\n")
+			if len(lines) != len(files)+1 || lines[len(lines)-1] != fmt.Sprintf("total: %d objects, %d", len(files), total) {
+				t.Errorf("ls -l -r --summarize printed\n%s", strings.Join(lines, "\n"))
+			}
+			if f := strings.Fields(lines[0]); f[0] != strconv.Itoa(len(files["big.bin"])) {
+				t.Errorf("ls -l off a terminal printed %q, want the size in bytes first", lines[0])
+			}
+			out := mustRun(t, nil, "ls", "--long", "--human-readable", "--summarize", at(""))
+			if !strings.Contains(out, "   3.0 MiB  ") || !strings.HasSuffix(out, "total: 2 objects, 3.0 MiB\n") || !regexp.MustCompile(`(?m)^ +- +- +- +\S+/sub/$`).MatchString(out) {
+				t.Errorf("ls --long --human-readable --summarize printed\n%s", out)
+			}
+		})
 	}
 }
