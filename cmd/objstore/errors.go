@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,9 @@ const (
 	exitFail     = 1
 	exitUsage    = 2
 	exitNotFound = 3
+	// exitInterrupted is the shell's status for a command killed by
+	// SIGINT (128 + 2), which objstore gives when it stops for Ctrl-C.
+	exitInterrupted = 130
 )
 
 // usageError is a mistake in the command line.
@@ -56,8 +60,27 @@ func exitCode(err error) int {
 	return exitFail
 }
 
-// fail prints err for command name and returns its exit status.
+// fail prints err for command name and returns its exit status. An error
+// from the interrupt (the only cancellation of the command's context) is
+// reported as that, not as "context canceled".
 func fail(stderr io.Writer, name string, err error) int {
+	if errors.Is(err, context.Canceled) {
+		return failInterrupted(stderr, name, "")
+	}
 	fmt.Fprintf(stderr, "objstore %s: %v\n", name, err)
 	return exitCode(err)
+}
+
+// interrupted reports whether the command was interrupted (Ctrl-C): main
+// cancels the context on SIGINT, and nothing else cancels it.
+func interrupted(ctx context.Context) bool { return ctx.Err() != nil }
+
+// failInterrupted reports an interrupt in one line, with what was or
+// wasn't left behind, and returns status 130.
+func failInterrupted(stderr io.Writer, name, left string) int {
+	if left != "" {
+		left = "; " + left
+	}
+	fmt.Fprintf(stderr, "objstore %s: interrupted%s\n", name, left)
+	return exitInterrupted
 }

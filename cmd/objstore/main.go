@@ -35,7 +35,9 @@
 //	2  usage error: bad flags, a malformed URL or key, an unknown scheme or
 //	   URL parameter (anything objstore.ErrInvalidArgument says)
 //	3  not found: the object, bucket or local file does not exist
-//	   (ErrNotFound, ErrBucketNotFound, fs.ErrNotExist)
+//	   (ErrNotFound, ErrBucketNotFound, fs.ErrNotExist); also rm of a
+//	   key that is no object but a prefix of some ("did you mean -r?")
+//	130 interrupted (Ctrl-C); the message says what was left behind
 //
 // Errors are printed to stderr, one line each, with the hint that
 // objstore.Error carries (which credential variable to check, say).
@@ -86,6 +88,10 @@ run "objstore <command> -h" for the command's flags
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/objstore-go/objstore/internal/testenv"
 )
@@ -155,5 +160,161 @@ func TestLsLong(t *testing.T) {
 				t.Errorf("ls --long --human-readable --summarize printed\n%s", out)
 			}
 		})
+	}
+}
+
+// TestRm: rm -r --dry-run and -v, and rm of a prefix without -r
+// (issue 15, item 7).
+func TestRm(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			at, _ := freshPrefix(t, b.store(t))
+			src, files := writeTree(t)
+			mustRun(t, nil, "cp", "-r", "-q", src, at(""))
+			count := func() int {
+				return strings.Count(mustRun(t, nil, "ls", "-r", at("")), "\n")
+			}
+			// A prefix without -r: status 3, the hint, nothing deleted.
+			r := objstoreCmd(t, nil, "rm", at("sub"))
+			if r.code != exitNotFound || !strings.Contains(r.stderr, "did you mean rm -r?") || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("rm of a prefix without -r exited %d: %q; want 3 and \"did you mean rm -r?\"", r.code, r.stderr)
+			}
+			if n := count(); n != len(files) {
+				t.Fatalf("rm of a prefix without -r left %d of %d objects", n, len(files))
+			}
+			want := []string{at("sub/deep/x.json"), at("sub/notes.txt")}
+			lines := func(out, verb string) []string {
+				var got []string
+				for l := range strings.Lines(out) {
+					got = append(got, strings.TrimPrefix(strings.TrimSuffix(l, "\n"), verb+" "))
+				}
+				slices.Sort(got)
+				return got
+			}
+			if got := lines(mustRun(t, nil, "rm", "-r", "--dry-run", at("sub")), "would delete"); !slices.Equal(got, want) {
+				t.Errorf("rm -r --dry-run listed %q, want %q", got, want)
+			}
+			if n := count(); n != len(files) {
+				t.Fatalf("rm -r --dry-run deleted %d objects", len(files)-n)
+			}
+			if got := lines(mustRun(t, nil, "rm", at("sub"), "-r", "-v"), "deleted"); !slices.Equal(got, want) {
+				t.Errorf("rm -r -v listed %q, want %q", got, want)
+			}
+			if n := count(); n != len(files)-2 {
+				t.Errorf("after rm -r sub, %d objects are left, want %d", n, len(files)-2)
+			}
+			if got := mustRun(t, nil, "rm", "--verbose", at("empty")); got != "deleted "+at("empty")+"\n" {
+				t.Errorf("rm -v of an object printed %q", got)
+			}
+			if got := mustRun(t, nil, "rm", "-v", at("never-was")); got != "" { // a missing object: status 0, nothing deleted
+				t.Errorf("rm -v of a missing object printed %q", got)
+			}
+		})
+	}
+}
+
+// TestCpLocalDirs: cp creates a missing local directory for one file as
+// for -r, and leaves none behind when it fails (issue 15, item 9).
+func TestCpLocalDirs(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			at, _ := freshPrefix(t, b.store(t))
+			src, files := writeTree(t)
+			mustRun(t, nil, "cp", "-r", "-q", src, at(""))
+			out := t.TempDir()
+			mustRun(t, nil, "cp", at("sub/notes.txt"), filepath.Join(out, "a", "b")+"/")
+			mustRun(t, nil, "cp", at("sub/notes.txt"), filepath.Join(out, "c", "d", "renamed.txt"))
+			mustRun(t, nil, "cp", "-r", at("sub"), filepath.Join(out, "e", "f"))
+			checkTree(t, out, map[string][]byte{
+				"a/b/notes.txt":   files["sub/notes.txt"],
+				"c/d/renamed.txt": files["sub/notes.txt"],
+				"e/f/notes.txt":   files["sub/notes.txt"],
+				"e/f/deep/x.json": files["sub/deep/x.json"],
+			})
+			for _, args := range [][]string{
+				{"cp", at("missing"), filepath.Join(out, "g", "h") + "/"},
+				{"cp", at("missing"), filepath.Join(out, "g", "h", "file")},
+				{"cp", "-r", at("nothing-here"), filepath.Join(out, "g", "h")},
+			} {
+				if r := objstoreCmd(t, nil, args...); r.code != exitNotFound {
+					t.Errorf("objstore %q exited %d: %s", args, r.code, r.stderr)
+				}
+				if _, err := os.Lstat(filepath.Join(out, "g")); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("objstore %q failed and left %s behind", args, filepath.Join(out, "g"))
+				}
+			}
+		})
+	}
+}
+
+// TestCpPartSize: --part-size and --concurrency reach the transfer of one
+// large object: MinIO's ETag counts the parts.
+func TestCpPartSize(t *testing.T) {
+	at, _ := freshPrefix(t, testenv.URL(t, "OBJSTORE_TEST_S3_URL"))
+	data := randomBytes(t, 12<<20+5)
+	local := filepath.Join(t.TempDir(), "big")
+	os.WriteFile(local, data, 0o644)
+	mustRun(t, nil, "cp", local, at("big"), "--part-size", "5MiB", "--concurrency", "2")
+	var st statOut
+	if err := json.Unmarshal([]byte(mustRun(t, nil, "stat", "--json", at("big"))), &st); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(st.ETag, `-3"`) {
+		t.Errorf("cp --part-size 5MiB of 12 MiB stored ETag %s, want one of 3 parts", st.ETag)
+	}
+	out := filepath.Join(t.TempDir(), "big")
+	mustRun(t, nil, "cp", at("big"), out, "--part-size", "1MiB", "--concurrency", "3")
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+		t.Errorf("cp --part-size 1MiB --concurrency 3 downloaded %d bytes, not the %d uploaded", len(got), len(data))
+	}
+}
+
+// TestInterrupt: Ctrl-C exits 130, says "interrupted" and what was left
+// behind, and leaves nothing half-written (issue 15, item 8).
+func TestInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	dst := "file://" + filepath.ToSlash(dir) + "/k"
+	cmd := exec.Command(binary, "cp", "-", dst)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if _, err := stdin.Write(make([]byte, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the upload is under way: the file driver's temporary
+	// file holds the bytes written.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		tmps, _ := filepath.Glob(filepath.Join(dir, ".objstore.", "tmp-*"))
+		if len(tmps) == 1 {
+			if fi, err := os.Stat(tmps[0]); err == nil && fi.Size() == 1000 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the upload never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	stdin.Close()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("cp interrupted: %v, want exit status 130; stderr %q", err, errOut.String())
+	}
+	if want := "objstore cp: interrupted; " + dst + " was not written\n"; errOut.String() != want {
+		t.Errorf("cp interrupted printed %q, want %q", errOut.String(), want)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".objstore.", "tmp-*"))
+	if _, err := os.Stat(filepath.Join(dir, "k")); !errors.Is(err, fs.ErrNotExist) || len(tmps) > 0 {
+		t.Errorf("an interrupted cp left %s (%v) or temporary files %q", filepath.Join(dir, "k"), err, tmps)
 	}
 }
