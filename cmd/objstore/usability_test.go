@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -316,5 +318,52 @@ func TestInterrupt(t *testing.T) {
 	tmps, _ := filepath.Glob(filepath.Join(dir, ".objstore.", "tmp-*"))
 	if _, err := os.Stat(filepath.Join(dir, "k")); !errors.Is(err, fs.ErrNotExist) || len(tmps) > 0 {
 		t.Errorf("an interrupted cp left %s (%v) or temporary files %q", filepath.Join(dir, "k"), err, tmps)
+	}
+}
+
+// TestCheckBadCredentials: a refused secret gives one line with the hint,
+// not a failing row per case (issue 15, item 10). versitygw answers a
+// HEAD with a wrong signature with a bare 403, which reads as permission
+// denied.
+func TestCheckBadCredentials(t *testing.T) {
+	for _, store := range []string{testenv.URL(t, "OBJSTORE_TEST_S3_URL"), testenv.URL(t, "OBJSTORE_TEST_VERSITYGW_URL")} {
+		cmd := exec.Command(binary, "check", store)
+		cmd.Env = append(os.Environ(), "AWS_SECRET_ACCESS_KEY=wrong")
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitFail || out.Len() != 0 || strings.Count(errOut.String(), "\n") != 1 ||
+			!strings.Contains(errOut.String(), "unauthenticated") && !strings.Contains(errOut.String(), "permission denied") ||
+			!strings.Contains(errOut.String(), "credentials") {
+			t.Errorf("check with a wrong secret: %v\nstdout %q\nstderr %q\nwant status 1 and one line with the hint", err, out.String(), errOut.String())
+		}
+	}
+}
+
+// TestCheckStreams: check prints each row as its case finishes. It reads
+// the first row, then interrupts: a check that printed only at the end
+// would have finished (status 0) before the row could be read.
+func TestCheckStreams(t *testing.T) {
+	cmd := exec.Command(binary, "check", testenv.URL(t, "OBJSTORE_TEST_S3_URL"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stdout)
+	for i := 0; i < 2 && sc.Scan(); i++ { // the header, then the first row
+	}
+	cmd.Process.Signal(os.Interrupt)
+	io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted || !strings.HasPrefix(errOut.String(), "objstore check: interrupted; ") {
+		t.Errorf("check interrupted after its first row: %v, stderr %q; want status 130", err, errOut.String())
 	}
 }
