@@ -27,7 +27,12 @@ per line (JSON Lines), for objects
 and for common prefixes
   {"key":"a/","url":"s3://bucket/a/?...","prefix":true}
 
-An empty listing is not an error; a missing bucket is (exit status 3).`
+An empty listing is not an error; a missing bucket is (exit status 3).
+
+A URL without a bucket or container (azblob://?account=..., or NAME: for
+a named store without one) lists the containers, one "name/" per line
+(-json: {"bucket":"name","url":"azblob://name?..."}). Listing the buckets
+of an s3:// service is not supported yet.`
 
 // lsEntry is one line of ls -json.
 type lsEntry struct {
@@ -50,6 +55,12 @@ func ls(ctx context.Context, args []string, e *env) int {
 	fs.alias("r", "recursive")
 	if code := parseFlags(fs, args, 1); code >= 0 {
 		return code
+	}
+	if t, err := parseTarget(fs.Arg(0)); err == nil && t.isURL() && isServiceURL(t) {
+		if err := listBuckets(ctx, t, e, *asJSON); err != nil {
+			return fail(e.stderr, "ls", err)
+		}
+		return exitOK
 	}
 	st, t, done, err := openURL(ctx, fs.Arg(0))
 	if err != nil {

@@ -62,6 +62,8 @@ commands:
   check  URL       run the conformance suite against the store at URL and print
                    a pass/fail/unsupported verdict for every case
   bench  URL       measure latency and throughput of the store at URL
+  store  add NAME URL | list | rm NAME
+                   name a store URL, so that NAME:KEY is an object URL
   version          print the version, the Go version and the drivers linked in
 
 An object URL is the store URL plus the key as its path; ? parameters stay
@@ -108,6 +110,7 @@ var commands = map[string]command{
 	"bench":   bench,
 	"check":   check,
 	"version": version,
+	"store":   storeCmd,
 }
 
 // env is what a command sees of the process.

@@ -367,3 +367,105 @@ func TestCheckStreams(t *testing.T) {
 		t.Errorf("check interrupted after its first row: %v, stderr %q; want status 130", err, errOut.String())
 	}
 }
+
+// withConfig runs the command with OBJSTORE_CONFIG set to config.
+func withConfig(t *testing.T, config string, stdin []byte, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "OBJSTORE_CONFIG="+config)
+	var out, errOut bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), &out, &errOut
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errOut.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestNamedStores: store add|list|rm, NAME:KEY operands with and without
+// a bucket in the named URL, container listing, and no secret in the
+// file (issue 15, items 3 and 4).
+func TestNamedStores(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "sub", "stores.json")
+	run := func(stdin []byte, args ...string) string {
+		t.Helper()
+		r := withConfig(t, config, stdin, args...)
+		if r.code != 0 {
+			t.Fatalf("objstore %q exited %d: %s", args, r.code, r.stderr)
+		}
+		return r.stdout
+	}
+	s3URL, err := url.Parse(testenv.URL(t, "OBJSTORE_TEST_S3_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	azURL, err := url.Parse(testenv.URL(t, "OBJSTORE_TEST_AZURE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, prefix := freshPrefix(t, s3URL.String())
+	_, azPrefix := freshPrefix(t, azURL.String())
+	bucket, container := s3URL.Host, azURL.Host
+	withBucket := *s3URL
+	withBucket.Path = "/" + prefix
+	service := *s3URL
+	service.Host = ""
+	azService := *azURL
+	azService.Host = ""
+
+	run(nil, "store", "add", "mb", withBucket.String())
+	run(nil, "store", "add", "minio", service.String())
+	run(nil, "store", "add", "az", azService.String())
+	run([]byte("named"), "cp", "-", "mb:dir/k")
+	if got := run(nil, "cat", "minio:"+bucket+"/"+prefix+"dir/k"); got != "named" {
+		t.Errorf("cat through a bucketless named store printed %q", got)
+	}
+	if got := run(nil, "ls", "-r", "mb:"); got != prefix+"dir/k\n" {
+		t.Errorf("ls -r mb: printed %q", got)
+	}
+	run(nil, "cp", "mb:dir/k", "az:"+container+"/"+azPrefix+"k")
+	if got := run(nil, "cat", "az:"+container+"/"+azPrefix+"k"); got != "named" {
+		t.Errorf("cp between named stores copied %q", got)
+	}
+	if got := run(nil, "ls", "az:"); !slices.Contains(strings.Split(got, "\n"), container+"/") {
+		t.Errorf("ls az: listed %q, want the container %s/", got, container)
+	}
+	var be bucketEntry
+	if err := json.Unmarshal([]byte(strings.SplitN(run(nil, "ls", "--json", azService.String()), "\n", 2)[0]), &be); err != nil || be.Bucket == "" || !strings.HasPrefix(be.URL, "azblob://"+be.Bucket+"?") {
+		t.Errorf("ls --json of an azblob service: %+v, %v", be, err)
+	}
+	list := run(nil, "store", "list")
+	if !strings.Contains(list, "minio\t"+service.String()+"\n") || strings.Count(list, "\n") != 3 {
+		t.Errorf("store list printed %q", list)
+	}
+	run(nil, "store", "rm", "mb")
+	if r := withConfig(t, config, nil, "cat", "mb:dir/k"); r.code != exitUsage || !strings.Contains(r.stderr, "store list") {
+		t.Errorf("cat of a forgotten name exited %d: %s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{
+		{"store", "add", "leak", "s3://b?secret_access_key=SeCrEt"},
+		{"store", "add", "leak", "s3://user:SeCrEt@b"},
+		{"store", "add", "leak", "azblob://c?account=a&sig=SeCrEt"},
+		{"store", "add", "s3", "s3://b"},
+		{"store", "add", "C", "s3://b"},
+		{"store", "add", "nourl", "bucket"},
+		{"store", "rm"},
+	} {
+		if r := withConfig(t, config, nil, args...); r.code != exitUsage {
+			t.Errorf("objstore %q exited %d, want 2: %s", args, r.code, r.stderr)
+		}
+	}
+	if r := withConfig(t, config, nil, "store", "rm", "nosuch"); r.code != exitNotFound {
+		t.Errorf("store rm of an unknown name exited %d", r.code)
+	}
+	if data, err := os.ReadFile(config); err != nil || strings.Contains(string(data), "SeCrEt") {
+		t.Errorf("the config file holds %q, %v", data, err)
+	}
+	if fi, err := os.Stat(config); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the config file: %v, %v; want mode 0600", fi, err)
+	}
+}
