@@ -298,6 +298,12 @@ func (c *copier) tree(src, dst target) error {
 		}
 		return nil // an empty local directory
 	}
+	return c.runItems(items)
+}
+
+// runItems runs the copies, -j at a time, under one progress bar, and
+// returns every failure (a *failures) or nil.
+func (c *copier) runItems(items []item) error {
 	var total int64
 	for _, it := range items {
 		total += it.size

@@ -59,6 +59,8 @@ commands:
   cat    URL       write an object's bytes to stdout
   stat   URL       print an object's attributes
   rm     URL       delete an object (-r: every object under a prefix)
+  sync   SRC DST   copy what is missing or different from SRC to DST (local
+                   directory or prefix); --delete, --dry-run
   check  URL       run the conformance suite against the store at URL and print
                    a pass/fail/unsupported verdict for every case
   bench  URL       measure latency and throughput of the store at URL
@@ -111,6 +113,7 @@ var commands = map[string]command{
 	"check":   check,
 	"version": version,
 	"store":   storeCmd,
+	"sync":    syncCmd,
 }
 
 // env is what a command sees of the process.
