@@ -28,6 +28,15 @@
 // The path is percent-decoded: write %3F for a "?" in a key, %25 for "%".
 // An argument without "://" is a local path; "-" is stdin or stdout for cp.
 //
+// # Named stores
+//
+// "objstore store add NAME URL" names a store URL, kept in
+// os.UserConfigDir()/objstore/stores.json (or the file $OBJSTORE_CONFIG
+// names), never with a secret; NAME:KEY then stands for the object URL of
+// KEY in that store. A named URL without a bucket takes it from KEY's
+// first segment. The S3 endpoint can also come from AWS_ENDPOINT_URL_S3
+// or AWS_ENDPOINT_URL rather than ?endpoint=. See docs/CLI.md.
+//
 // # Exit status
 //
 //	0  success
