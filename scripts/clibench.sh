@@ -30,6 +30,8 @@ go build -o "$work/objstore" ./cmd/objstore
 S5CMD=${S5CMD:-$(command -v s5cmd || true)}
 
 tools=(objstore aws)
+# CLIBENCH_JOBS=N adds a column: objstore with cp -r -j N (default 16).
+[ -n "${CLIBENCH_JOBS:-}" ] && tools+=(objstore-j$CLIBENCH_JOBS)
 command -v rclone >/dev/null && tools+=(rclone)
 [ -n "$S5CMD" ] && tools+=(s5cmd)
 
@@ -54,6 +56,9 @@ cmd() {
 	objstore/bigdown) echo "$work/objstore cp -q $src/big.bin $out/big.bin" ;;
 	objstore/smallup) echo "$work/objstore cp -q -r $work/small $src/up-$out_id" ;;
 	objstore/smalldown) echo "$work/objstore cp -q -r $src/small $out/small" ;;
+	objstore-j*/bigdown) echo "$work/objstore cp -q $src/big.bin $out/big.bin" ;;
+	objstore-j*/smallup) echo "$work/objstore cp -q -r -j ${tool#objstore-j} $work/small $src/up-$out_id" ;;
+	objstore-j*/smalldown) echo "$work/objstore cp -q -r -j ${tool#objstore-j} $src/small $out/small" ;;
 	aws/bigdown) echo "aws s3 cp --only-show-errors $src/big.bin $out/big.bin && sync $out/big.bin" ;;
 	aws/smallup) echo "aws s3 cp --only-show-errors --recursive $work/small $src/up-$out_id/" ;;
 	aws/smalldown) echo "aws s3 cp --only-show-errors --recursive $src/small/ $out/small && sync $out/small/*" ;;

@@ -60,7 +60,7 @@ type copier struct {
 func cp(ctx context.Context, args []string, e *env) int {
 	fs := newFlags("cp", "[-r] [-j N] [-q] [-content-type TYPE] SRC DST", cpAbout, e)
 	recursive := fs.Bool("r", false, "copy every object under the prefix (or local directory) SRC")
-	jobs := fs.Int("j", 4, "with -r, how many objects are copied at once")
+	jobs := fs.Int("j", 16, "with -r, how many objects are copied at once")
 	quiet := fs.Bool("q", false, "draw no progress bar, even on a terminal")
 	ctype := fs.String("content-type", "", "content type of uploaded local files (default: guessed from the extension)")
 	partSize := sizeValue(0)

@@ -103,7 +103,7 @@ func syncCmd(ctx context.Context, args []string, e *env) int {
 	fs := newFlags("sync", "[--delete] [--dry-run] [-j N] [-v] [-q] SRC DST", syncAbout, e)
 	del := fs.Bool("delete", false, "delete what DST holds and SRC does not")
 	dryRun := fs.Bool("dry-run", false, "print what would be copied and deleted, and change nothing")
-	jobs := fs.Int("j", 4, "how many copies run at once")
+	jobs := fs.Int("j", 16, "how many copies run at once")
 	verbose := fs.Bool("v", false, "print each copy and delete")
 	quiet := fs.Bool("q", false, "draw no progress bar, even on a terminal")
 	fs.alias("j", "jobs")
