@@ -25,8 +25,10 @@ URL. An object (or file) of SRC is copied when DST lacks it, or has it
 with another size, or with other content: when both sides have an MD5
 (an S3 ETag of a single-part upload, or a local file, whose MD5 is
 computed), the MD5s decide; otherwise SRC is copied when it was modified
-after DST's copy, to the second. A file that sync downloads gets its
-object's modification time, and is copied again when the times differ.
+after DST's copy, to the second (so a change in the same second as the
+copy it replaces goes unseen, as with aws s3 sync). A file that sync
+downloads gets its object's modification time, and is copied again when
+the times differ.
 Up to -j copies run at once.
 
 --delete also deletes what DST holds and SRC does not, after the copies.
