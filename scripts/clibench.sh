@@ -4,8 +4,9 @@
 #   1 GiB down, 500 x 4 KiB up, 500 x 4 KiB down.
 # Each round runs every tool once per transfer, in a rotating order; a
 # tool's time is divided by aws's in the same round, and the table shows
-# the median of the rounds' ratios (lower is better) and the median peak
-# RSS. Downloads are made as durable as objstore's (which fsyncs each file
+# the median of the rounds' ratios (lower is better, min–max in
+# brackets) and the median peak RSS. CLIBENCH_RAW=FILE keeps the raw
+# times (round, transfer, tool, seconds, peak RSS KiB). Downloads are made as durable as objstore's (which fsyncs each file
 # before renaming it into place): the other tools' timed command ends
 # with sync(1) of the files they wrote.
 #
@@ -90,6 +91,7 @@ for r in $(seq 1 "$rounds"); do
 	echo "round $r done" >&2
 done
 "$work/objstore" rm -r "s3://$bucket/$run/" >/dev/null
+[ -n "${CLIBENCH_RAW:-}" ] && cp "$results" "$CLIBENCH_RAW"
 
 # The table: per transfer and tool, the median over rounds of time / aws's
 # time in the same round, and the median peak RSS.
@@ -106,7 +108,7 @@ for tr in ['bigdown', 'smallup', 'smalldown']:
     cells = []
     for tool in tools:
         ratios = [t[(r, tr, tool)][0] / t[(r, tr, 'aws')][0] for r in rounds]
-        cells.append('%.2f' % statistics.median(ratios))
+        cells.append('%.2f (%.2f–%.2f)' % (statistics.median(ratios), min(ratios), max(ratios)))
     print('| %s | %s |' % (names[tr], ' | '.join(cells)))
 print()
 print('| peak RSS (MiB), median | ' + ' | '.join(tools) + ' |')
