@@ -40,16 +40,17 @@ type benchResult struct {
 }
 
 func bench(ctx context.Context, args []string, e *env) int {
-	fs := newFlags("bench", "[-n N] [-small BYTES] [-large BYTES] [-json] URL", benchAbout, e.stderr)
+	fs := newFlags("bench", "[-n N] [--small SIZE] [--large SIZE] [--json] URL", benchAbout, e)
 	n := fs.Int("n", 100, "how many small operations of each kind")
-	small := fs.Int64("small", 4<<10, "size of the small objects, in bytes")
-	large := fs.Int64("large", 64<<20, "size of the large object, in bytes (0: skip)")
+	small, large := sizeValue(4<<10), sizeValue(64<<20)
+	fs.Var(&small, "small", "size of the small objects (4096, 4KiB, ...)")
+	fs.Var(&large, "large", "size of the large object (64MiB, 1GiB, ...; 0: skip)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	if code := parseFlags(fs, args, 1); code >= 0 {
 		return code
 	}
-	if *n < 1 || *small < 0 || *large < 0 {
-		return fail(e.stderr, "bench", usageErrorf("-n must be at least 1, -small and -large at least 0"))
+	if *n < 1 {
+		return fail(e.stderr, "bench", usageErrorf("-n must be at least 1"))
 	}
 	st, t, done, err := openURL(ctx, fs.Arg(0))
 	if err != nil {
@@ -57,7 +58,7 @@ func bench(ctx context.Context, args []string, e *env) int {
 	}
 	defer done()
 	prefix := dirKey(t.key) + "objstore-bench-" + randomHex() + "/"
-	results, err := runBench(ctx, st, prefix, *n, *small, *large)
+	results, err := runBench(ctx, st, prefix, *n, int64(small), int64(large))
 	cleanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	if cerr := deletePrefix(cleanCtx, st, prefix, 8); cerr != nil {

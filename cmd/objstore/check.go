@@ -5,14 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"path"
 	"regexp"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/objstore-go/objstore"
@@ -23,24 +22,19 @@ import (
 	_ "github.com/objstore-go/objstore/drivers/s3"
 )
 
-func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+const checkAbout = `Runs the conformance suite against the store at URL, under a random key
+prefix that is deleted afterwards. mem:// checks a fresh in-memory store.
+Each case's row is printed as it finishes. If the store refuses the
+credentials, check says so in one line and runs nothing.`
+
+func check(ctx context.Context, args []string, e *env) int {
+	stdout, stderr := e.stdout, e.stderr
+	fs := newFlags("check", "[--json] [--run REGEXP] [--timeout D] URL", checkAbout, e)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	runRE := fs.String("run", "", "run only the cases whose ID matches this regular expression, e.g. '^P4/'")
 	timeout := fs.Duration("timeout", 10*time.Minute, "bound on each case")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: objstore check [--json] [--run REGEXP] URL")
-		fmt.Fprintln(stderr, "\nRuns the conformance suite against the store at URL, under a random key prefix")
-		fmt.Fprintln(stderr, "that is deleted afterwards. mem:// checks a fresh in-memory store.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
+	if code := parseFlags(fs, args, 1); code >= 0 {
+		return code
 	}
 	var match func(string) bool
 	if *runRE != "" {
@@ -57,7 +51,26 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	h.CaseTimeout = *timeout
-	results, err := conformance.Check(ctx, h, match, nil)
+	if err := preflight(ctx, h.URL); err != nil {
+		return fail(stderr, "check", err)
+	}
+	var row func(conformance.Result)
+	if !*asJSON {
+		row = printHeader(stdout)
+	}
+	ran := 0
+	results, err := conformance.Check(ctx, h, match, func(r conformance.Result) {
+		if interrupted(ctx) {
+			return // failed by the interrupt, not by the store
+		}
+		ran++
+		if row != nil {
+			row(r)
+		}
+	})
+	if interrupted(ctx) {
+		return failInterrupted(stderr, "check", fmt.Sprintf("%d cases ran; the suite's objects were deleted", ran))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "objstore check: %v\n", err)
 		return 2
@@ -67,7 +80,7 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		enc.Encode(results)
 	} else {
-		printTable(stdout, results)
+		printSummary(stdout, results)
 	}
 	for _, r := range results {
 		if r.Status == conformance.Fail {
@@ -115,19 +128,47 @@ func randomHex() string {
 	return hex.EncodeToString(b)
 }
 
-func printTable(w io.Writer, results []conformance.Result) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tCASE\tRESULT\tTIME\tREASON")
-	counts := map[conformance.Status]int{}
-	for _, r := range results {
-		counts[r.Status]++
+// preflight stops check before the suite when the store refuses the
+// credentials, which would otherwise fail every case: one Stat of a key
+// that does not exist, which a store that accepts them answers with
+// ErrNotFound.
+func preflight(ctx context.Context, rawURL string) error {
+	st, err := objstore.Open(ctx, rawURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_, err = st.Stat(ctx, "objstore-check-preflight-"+randomHex())
+	if errors.Is(err, objstore.ErrUnauthenticated) || errors.Is(err, objstore.ErrPermission) {
+		return err
+	}
+	return nil
+}
+
+// printHeader prints the table's header and returns the function that
+// prints one row, as each case finishes. The columns are as wide as the
+// longest rule and case ID, so that rows need not wait for each other.
+func printHeader(w io.Writer) func(conformance.Result) {
+	idWidth := len("CASE")
+	for _, id := range conformance.Cases() {
+		idWidth = max(idWidth, len(id))
+	}
+	format := fmt.Sprintf("%%-6s  %%-%ds  %%-11s  %%8s  %%s\n", idWidth)
+	fmt.Fprintf(w, format, "RULE", "CASE", "RESULT", "TIME", "REASON")
+	return func(r conformance.Result) {
 		reason := strings.Join(strings.Fields(r.Reason), " ")
 		if len(reason) > 200 {
 			reason = reason[:200] + "…"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Rule, r.ID, r.Status, r.Elapsed.Round(time.Millisecond), reason)
+		fmt.Fprintf(w, format, r.Rule, r.ID, r.Status, r.Elapsed.Round(time.Millisecond), reason)
 	}
-	tw.Flush()
+}
+
+func printSummary(w io.Writer, results []conformance.Result) {
+	counts := map[conformance.Status]int{}
+	for _, r := range results {
+		counts[r.Status]++
+	}
 	fmt.Fprintf(w, "\n%d cases: %d pass, %d fail, %d unsupported\n",
 		len(results), counts[conformance.Pass], counts[conformance.Fail], counts[conformance.Unsupported])
 }

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,6 +16,9 @@ const (
 	exitFail     = 1
 	exitUsage    = 2
 	exitNotFound = 3
+	// exitInterrupted is the shell's status for a command killed by
+	// SIGINT (128 + 2), which objstore gives when it stops for Ctrl-C.
+	exitInterrupted = 130
 )
 
 // usageError is a mistake in the command line.
@@ -57,37 +60,27 @@ func exitCode(err error) int {
 	return exitFail
 }
 
-// fail prints err for command name and returns its exit status.
+// fail prints err for command name and returns its exit status. An error
+// from the interrupt (the only cancellation of the command's context) is
+// reported as that, not as "context canceled".
 func fail(stderr io.Writer, name string, err error) int {
+	if errors.Is(err, context.Canceled) {
+		return failInterrupted(stderr, name, "")
+	}
 	fmt.Fprintf(stderr, "objstore %s: %v\n", name, err)
 	return exitCode(err)
 }
 
-// newFlags returns the FlagSet of a command, printing to stderr.
-func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: objstore %s %s\n\n%s\n", name, synopsis, about)
-		fs.PrintDefaults()
-		fmt.Fprintln(stderr, "\nexit status: 0 ok, 1 operation failed, 2 usage error, 3 not found")
-	}
-	return fs
-}
+// interrupted reports whether the command was interrupted (Ctrl-C): main
+// cancels the context on SIGINT, and nothing else cancels it.
+func interrupted(ctx context.Context) bool { return ctx.Err() != nil }
 
-// parseFlags parses args and checks the operand count. It returns -1 when
-// the command should go on, or the status to exit with (0 for -h).
-func parseFlags(fs *flag.FlagSet, args []string, nargs int) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+// failInterrupted reports an interrupt in one line, with what was or
+// wasn't left behind, and returns status 130.
+func failInterrupted(stderr io.Writer, name, left string) int {
+	if left != "" {
+		left = "; " + left
 	}
-	if fs.NArg() != nargs {
-		fmt.Fprintf(fs.Output(), "objstore %s: want %d operand(s), got %d\n", fs.Name(), nargs, fs.NArg())
-		fs.Usage()
-		return exitUsage
-	}
-	return -1
+	fmt.Fprintf(stderr, "objstore %s: interrupted%s\n", name, left)
+	return exitInterrupted
 }

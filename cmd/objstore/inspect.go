@@ -14,7 +14,7 @@ const catAbout = `Writes the bytes of the object at URL to stdout. If the read f
 midway, what was written stays written and the status is 1.`
 
 func cat(ctx context.Context, args []string, e *env) int {
-	fs := newFlags("cat", "URL", catAbout, e.stderr)
+	fs := newFlags("cat", "URL", catAbout, e)
 	if code := parseFlags(fs, args, 1); code >= 0 {
 		return code
 	}
@@ -53,7 +53,7 @@ type statOut struct {
 }
 
 func stat(ctx context.Context, args []string, e *env) int {
-	fs := newFlags("stat", "[-json] URL", statAbout, e.stderr)
+	fs := newFlags("stat", "[-json] URL", statAbout, e)
 	asJSON := fs.Bool("json", false, "print the attributes as one JSON object")
 	if code := parseFlags(fs, args, 1); code >= 0 {
 		return code

@@ -28,6 +28,15 @@
 // The path is percent-decoded: write %3F for a "?" in a key, %25 for "%".
 // An argument without "://" is a local path; "-" is stdin or stdout for cp.
 //
+// # Named stores
+//
+// "objstore store add NAME URL" names a store URL, kept in
+// os.UserConfigDir()/objstore/stores.json (or the file $OBJSTORE_CONFIG
+// names), never with a secret; NAME:KEY then stands for the object URL of
+// KEY in that store. A named URL without a bucket takes it from KEY's
+// first segment. The S3 endpoint can also come from AWS_ENDPOINT_URL_S3
+// or AWS_ENDPOINT_URL rather than ?endpoint=. See docs/CLI.md.
+//
 // # Exit status
 //
 //	0  success
@@ -35,7 +44,9 @@
 //	2  usage error: bad flags, a malformed URL or key, an unknown scheme or
 //	   URL parameter (anything objstore.ErrInvalidArgument says)
 //	3  not found: the object, bucket or local file does not exist
-//	   (ErrNotFound, ErrBucketNotFound, fs.ErrNotExist)
+//	   (ErrNotFound, ErrBucketNotFound, fs.ErrNotExist); also rm of a
+//	   key that is no object but a prefix of some ("did you mean -r?")
+//	130 interrupted (Ctrl-C); the message says what was left behind
 //
 // Errors are printed to stderr, one line each, with the hint that
 // objstore.Error carries (which credential variable to check, say).
@@ -57,9 +68,14 @@ commands:
   cat    URL       write an object's bytes to stdout
   stat   URL       print an object's attributes
   rm     URL       delete an object (-r: every object under a prefix)
+  sync   SRC DST   copy what is missing or different from SRC to DST (local
+                   directory or prefix); --delete, --dry-run
   check  URL       run the conformance suite against the store at URL and print
                    a pass/fail/unsupported verdict for every case
   bench  URL       measure latency and throughput of the store at URL
+  store  add NAME URL | list | rm NAME
+                   name a store URL, so that NAME:KEY is an object URL
+  version          print the version, the Go version and the drivers linked in
 
 An object URL is the store URL plus the key as its path; ? parameters stay
 at the end and belong to the store:
@@ -69,14 +85,26 @@ at the end and belong to the store:
 The path is percent-decoded (%3F for "?"). An argument without "://" is a
 local path.
 
+S3-compatible servers (MinIO, ...): rather than ?endpoint=... on every URL,
+set the endpoint once in the environment (the region then defaults to us-east-1):
+  AWS_ENDPOINT_URL_S3=http://127.0.0.1:9000   (or AWS_ENDPOINT_URL, for every AWS service)
+A server that needs path-style addressing under a host name still needs
+?use_path_style=true; or name the store once ("objstore store -h") and
+write minio:bucket/key. Credentials come from the environment
+(AWS_ACCESS_KEY_ID, AZURE_STORAGE_KEY, ...), never from a URL.
+
 exit status: 0 ok, 1 operation failed, 2 usage error (bad flags, URL or key),
-3 not found (object, bucket or local file)
+3 not found (object, bucket or local file), 130 interrupted (Ctrl-C)
 
 run "objstore <command> -h" for the command's flags
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -85,12 +113,16 @@ func main() {
 type command func(ctx context.Context, args []string, env *env) int
 
 var commands = map[string]command{
-	"cp":    cp,
-	"ls":    ls,
-	"cat":   cat,
-	"stat":  stat,
-	"rm":    rm,
-	"bench": bench,
+	"cp":      cp,
+	"ls":      ls,
+	"cat":     cat,
+	"stat":    stat,
+	"rm":      rm,
+	"bench":   bench,
+	"check":   check,
+	"version": version,
+	"store":   storeCmd,
+	"sync":    syncCmd,
 }
 
 // env is what a command sees of the process.
@@ -106,8 +138,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	switch args[0] {
-	case "check":
-		return check(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

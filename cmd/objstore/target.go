@@ -38,6 +38,13 @@ func (t target) String() string {
 // package documentation for the rule. Anything else is a local path.
 func parseTarget(arg string) (target, error) {
 	if !strings.Contains(arg, "://") {
+		name, key, storeURL, ok, err := namedOperand(arg)
+		if err != nil {
+			return target{}, err
+		}
+		if ok {
+			return resolveNamed(name, storeURL, key)
+		}
 		if arg == "" {
 			return target{}, usageErrorf("an empty operand; give a local path or an object URL")
 		}
@@ -139,7 +146,7 @@ func openURL(ctx context.Context, arg string) (objstore.Store, target, func(), e
 		return nil, t, nil, err
 	}
 	if !t.isURL() {
-		return nil, t, nil, usageErrorf("%q is not a URL; write an object URL such as s3://bucket/key or file:///abs/path", arg)
+		return nil, t, nil, usageErrorf("%q is neither a URL nor NAME:KEY of a named store; write an object URL such as s3://bucket/key or file:///abs/path (objstore store list prints the names)", arg)
 	}
 	st, err := objstore.Open(ctx, t.store)
 	if err != nil {
