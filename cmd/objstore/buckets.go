@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/objstore-go/objstore"
 )
 
@@ -25,49 +24,47 @@ type bucketEntry struct {
 	URL    string `json:"url"`
 }
 
-// listBuckets lists the buckets or containers of the service t names.
-// Azure's containers are listed through the azblob driver's client, so
-// with its credentials and HTTP pipeline. The s3 driver has no such
-// escape hatch yet: an s3:// service URL gets an error that says so.
+// listBuckets lists the buckets or containers of the service t names,
+// through the driver's ListBuckets (s3) or ListContainers (azblob), so
+// with its credentials, HTTP pipeline and error classes.
 func listBuckets(ctx context.Context, t target, e *env, asJSON bool) error {
 	u, err := url.Parse(t.store)
 	if err != nil {
 		return err
 	}
-	if u.Scheme != "azblob" {
+	if u.Scheme != "azblob" && u.Scheme != "s3" {
 		return &objstore.Error{Driver: u.Scheme, Op: "list buckets", Kind: objstore.ErrUnsupported,
-			Err:  errors.New("this command cannot list the buckets of this store yet"),
-			Hint: "name the bucket in the URL, as " + u.Scheme + "://bucket/; aws s3 ls or mc ls list buckets"}
+			Err:  errors.New("this command cannot list the buckets of this store"),
+			Hint: "name the bucket in the URL, as " + u.Scheme + "://bucket/"}
 	}
 	v := *u
-	v.Host = "objstore-list" // Open wants a container; the client is the account's
+	v.Host = "objstore-list" // Open wants a bucket; the client is the account's
 	st, err := objstore.Open(ctx, v.String())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, ok := st.(interface{ Client() *azblob.Client })
-	if !ok {
-		return fmt.Errorf("the azblob driver does not expose its client")
+	var names []string
+	switch c := st.(type) {
+	case interface {
+		ListBuckets(context.Context) ([]string, error)
+	}:
+		names, err = c.ListBuckets(ctx)
+	case interface {
+		ListContainers(context.Context) ([]string, error)
+	}:
+		names, err = c.ListContainers(ctx)
+	default:
+		return fmt.Errorf("the %s driver cannot list its buckets", u.Scheme)
 	}
 	enc := json.NewEncoder(e.stdout)
-	pager := c.Client().NewListContainersPager(nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return &objstore.Error{Driver: "azblob", Op: "list containers", Err: err}
-		}
-		for _, item := range page.ContainerItems {
-			if item.Name == nil {
-				continue
-			}
-			v.Host = *item.Name
-			if asJSON {
-				enc.Encode(bucketEntry{Bucket: *item.Name, URL: v.String()})
-			} else {
-				fmt.Fprintln(e.stdout, *item.Name+"/")
-			}
+	for _, name := range names {
+		v.Host = name
+		if asJSON {
+			enc.Encode(bucketEntry{Bucket: name, URL: v.String()})
+		} else {
+			fmt.Fprintln(e.stdout, name+"/")
 		}
 	}
-	return nil
+	return err
 }

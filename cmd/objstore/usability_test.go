@@ -434,9 +434,16 @@ func TestNamedStores(t *testing.T) {
 	if got := run(nil, "ls", "az:"); !slices.Contains(strings.Split(got, "\n"), container+"/") {
 		t.Errorf("ls az: listed %q, want the container %s/", got, container)
 	}
+	if got := run(nil, "ls", "minio:"); !slices.Contains(strings.Split(got, "\n"), bucket+"/") {
+		t.Errorf("ls minio: listed %q, want the bucket %s/", got, bucket)
+	}
 	var be bucketEntry
 	if err := json.Unmarshal([]byte(strings.SplitN(run(nil, "ls", "--json", azService.String()), "\n", 2)[0]), &be); err != nil || be.Bucket == "" || !strings.HasPrefix(be.URL, "azblob://"+be.Bucket+"?") {
 		t.Errorf("ls --json of an azblob service: %+v, %v", be, err)
+	}
+	be = bucketEntry{}
+	if err := json.Unmarshal([]byte(strings.SplitN(run(nil, "ls", "--json", service.String()), "\n", 2)[0]), &be); err != nil || be.Bucket == "" || !strings.HasPrefix(be.URL, "s3://"+be.Bucket+"?") {
+		t.Errorf("ls --json of an s3 service: %+v, %v", be, err)
 	}
 	list := run(nil, "store", "list")
 	if !strings.Contains(list, "minio\t"+service.String()+"\n") || strings.Count(list, "\n") != 3 {
@@ -467,5 +474,10 @@ func TestNamedStores(t *testing.T) {
 	}
 	if fi, err := os.Stat(config); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the config file: %v, %v; want mode 0600", fi, err)
+	}
+	// Refused credentials: one classified line, exit 1, the secret unseen.
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-CANARY-secret")
+	if r := withConfig(t, config, nil, "ls", "minio:"); r.code != 1 || !strings.Contains(r.stderr, "unauthenticated") || strings.Contains(r.stderr, "CANARY") {
+		t.Errorf("ls of buckets with a wrong secret exited %d: %s", r.code, r.stderr)
 	}
 }

@@ -402,6 +402,32 @@ func (s *Store) start(ctx context.Context, op, key string) (context.Context, fun
 	return ctx, end, nil
 }
 
+// ListContainers returns the names of the containers of the store's
+// account, with one List Containers request a page: for what the Store
+// interface does not cover, such as the command's ls of a URL without a
+// container. Its errors are classified as the store's operations' are.
+func (s *Store) ListContainers(ctx context.Context) (_ []string, err error) {
+	if err := s.begin(ctx, "list containers", ""); err != nil {
+		return nil, err
+	}
+	ctx, end := s.pipe.Begin(ctx, "listcontainers", "")
+	defer func() { err = end(err) }()
+	var names []string
+	pages := s.client.NewListContainersPager(nil)
+	for pages.More() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return names, s.fail("list containers", "", err, condNone)
+		}
+		for _, c := range page.ContainerItems {
+			if c.Name != nil {
+				names = append(names, *c.Name)
+			}
+		}
+	}
+	return names, nil
+}
+
 func (s *Store) blob(full string) *blockblob.Client { return s.cc.NewBlockBlobClient(full) }
 
 // Stat returns the attributes of the object at key with one Get Blob

@@ -368,6 +368,30 @@ func (s *Store) start(ctx context.Context, op, key string) (context.Context, fun
 	}, nil
 }
 
+// ListBuckets returns the names of the buckets the store's credentials
+// own, with one ListBuckets request a page: for what the Store interface
+// does not cover, such as the command's ls of a URL without a bucket. Its
+// errors are classified as the store's operations' are.
+func (s *Store) ListBuckets(ctx context.Context) (_ []string, err error) {
+	if err := s.begin(ctx, "list buckets", ""); err != nil {
+		return nil, err
+	}
+	ctx, end := s.pipe.Begin(ctx, "listbuckets", "")
+	defer func() { err = end(err) }()
+	var names []string
+	pages := awss3.NewListBucketsPaginator(s.client, &awss3.ListBucketsInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx, s.callOpts...)
+		if err != nil {
+			return names, s.fail(ctx, "list buckets", "", err, condNone)
+		}
+		for _, b := range page.Buckets {
+			names = append(names, aws.ToString(b.Name))
+		}
+	}
+	return names, nil
+}
+
 // Stat returns the attributes of the object at key with one HeadObject. A
 // missing key gives ErrNotFound, a missing bucket ErrBucketNotFound. A
 // server that answers a HEAD in a missing bucket with a bare 404, as AWS
