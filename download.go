@@ -81,11 +81,13 @@ type DownloadOptions struct {
 // path holds either its previous content or the whole object, never a
 // part of it, and never a mix of two versions.
 //
-// DownloadFile calls Stat, writes the object to a new temporary file in the
-// directory of path (named "."+base+".objstore-" and a random suffix),
-// syncs it, renames it over path and syncs the directory (opts.NoSync
-// skips both syncs, not the rename). Every read is
-// pinned to the ETag that Stat returned (GetOptions.IfMatch). An object of
+// DownloadFile reads the object's first chunk with one ranged Get, which
+// also says the object's size and ETag (rule G2), so that an object of
+// one chunk costs one request and no Stat. It writes the object to a new
+// temporary file in the directory of path (named "."+base+".objstore-" and
+// a random suffix), syncs it, renames it over path and syncs the directory
+// (opts.NoSync skips both syncs, not the rename). Every later read is
+// pinned to the ETag that first Get returned (GetOptions.IfMatch). An object of
 // at most opts.Threshold bytes (by default, 3 chunks) is read with one
 // Get; a larger one with parallel ranged Gets of opts.ChunkSize bytes,
 // opts.Concurrency at a time (with the default Threshold, only when two
@@ -97,7 +99,7 @@ type DownloadOptions struct {
 // file.
 //
 // If the object changes during the download (a pinned read fails with
-// ErrPrecondition), DownloadFile starts over once, with a fresh Stat; if
+// ErrPrecondition), DownloadFile starts over once, with a fresh Get; if
 // it changes again, the ErrPrecondition is returned. A Store whose Get
 // cannot take IfMatch gives ErrUnsupported: without pinned reads, chunks
 // of two versions could meet in one file that looks complete.
@@ -130,15 +132,20 @@ func DownloadFile(ctx context.Context, s Store, key, path string, opts *Download
 	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: NewProgress(o.Progress),
 		adaptive: o.Threshold == 0}
 	for attempt := 1; ; attempt++ {
-		attrs, err := s.Stat(ctx, key)
+		// One ranged Get finds the object, says its attributes (G2) and
+		// brings its first chunk: no Stat.
+		d.firstStart = time.Now()
+		first, err := s.Get(ctx, key, &GetOptions{Range: &Range{Offset: 0, Length: o.ChunkSize}})
 		if err != nil {
 			return Attrs{}, err
 		}
+		attrs := first.Attrs
 		if attrs.ETag == "" {
+			first.Close()
 			return Attrs{}, localError("download", key, path,
 				errors.New("the store returned no ETag for the object, and a download must pin its reads to one"))
 		}
-		err = d.once(ctx, attrs)
+		err = d.once(ctx, attrs, first)
 		if err == nil {
 			return attrs, nil
 		}
@@ -201,16 +208,20 @@ type download struct {
 	// adaptive: the default Threshold, so the first chunks' rates decide
 	// between one stream and parallel reads.
 	adaptive bool
+	// firstStart is when the Get of the first chunk was sent.
+	firstStart time.Time
 }
 
-// once downloads the version attrs describes, and renames it over path.
-func (d *download) once(ctx context.Context, attrs Attrs) error {
+// once downloads the version attrs describes, whose first chunk first
+// serves, and renames it over path. It closes first.
+func (d *download) once(ctx context.Context, attrs Attrs, first *Reader) error {
+	defer first.Close()
 	d.prog.Start(attrs.Size)
 	f, tmp, err := createTemp(d.dir, d.base, d.opts.Mode)
 	if err != nil {
 		return localError("download", d.key, d.path, err)
 	}
-	if err := d.write(ctx, f, attrs); err != nil {
+	if err := d.write(ctx, f, attrs, first); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err
@@ -225,18 +236,30 @@ func (d *download) once(ctx context.Context, attrs Attrs) error {
 	return nil
 }
 
-// write fills f, syncs and closes it, and renames it over path.
-func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
+// write fills f, the first chunk from first, syncs and closes it, and
+// renames it over path. first is closed once its chunk is read, so that
+// no more than Concurrency bodies are open at once.
+func (d *download) write(ctx context.Context, f *os.File, attrs Attrs, first *Reader) error {
 	var err error
+	chunk := d.opts.ChunkSize
 	switch {
 	case attrs.Size == 0:
-	case d.adaptive && attrs.Size > 3*d.opts.ChunkSize && d.opts.Concurrency > 1:
-		err = d.measured(ctx, f, attrs)
-	case !d.adaptive && attrs.Size > d.opts.Threshold && attrs.Size > d.opts.ChunkSize && d.opts.Concurrency > 1:
-		err = d.parallel(ctx, f, attrs, 0, d.chunks(attrs), d.opts.Concurrency)
+	case d.adaptive && attrs.Size > 3*chunk && d.opts.Concurrency > 1:
+		err = d.measured(ctx, f, attrs, first)
+	case !d.adaptive && attrs.Size > d.opts.Threshold && attrs.Size > chunk && d.opts.Concurrency > 1:
+		buf := make([]byte, min(chunk, copyBufferSize))
+		err = d.copyRange(ctx, f, attrs, first, &Range{Offset: 0, Length: chunk}, buf)
+		first.Close()
+		if err == nil {
+			err = d.parallel(ctx, f, attrs, 1, d.chunks(attrs), d.opts.Concurrency)
+		}
 	default:
-		buf := make([]byte, min(attrs.Size, d.opts.ChunkSize, copyBufferSize))
-		err = d.readRange(ctx, f, attrs, nil, buf)
+		buf := make([]byte, min(attrs.Size, chunk, copyBufferSize))
+		err = d.copyRange(ctx, f, attrs, first, &Range{Offset: 0, Length: min(chunk, attrs.Size)}, buf)
+		first.Close()
+		if err == nil && attrs.Size > chunk {
+			err = d.readRange(ctx, f, attrs, &Range{Offset: chunk, Length: attrs.Size - chunk}, buf)
+		}
 	}
 	if err != nil {
 		return err
@@ -260,17 +283,19 @@ func (d *download) write(ctx context.Context, f *os.File, attrs Attrs) error {
 	return nil
 }
 
-// measured reads the first chunk alone, then the next two at once, and
-// the rest in parallel if parallelPays says so, else with one more Get.
-func (d *download) measured(ctx context.Context, f *os.File, attrs Attrs) error {
+// measured reads the first chunk alone (from first, whose Get was sent at
+// d.firstStart), then the next two at once, and the rest in parallel if
+// parallelPays says so, else with one more Get.
+func (d *download) measured(ctx context.Context, f *os.File, attrs Attrs, first *Reader) error {
 	chunk := d.opts.ChunkSize
 	buf := make([]byte, min(chunk, copyBufferSize))
-	start := time.Now()
-	if err := d.readRange(ctx, f, attrs, &Range{Offset: 0, Length: chunk}, buf); err != nil {
+	err := d.copyRange(ctx, f, attrs, first, &Range{Offset: 0, Length: chunk}, buf)
+	first.Close()
+	if err != nil {
 		return err
 	}
-	one := float64(chunk) / time.Since(start).Seconds()
-	start = time.Now()
+	one := float64(chunk) / time.Since(d.firstStart).Seconds()
+	start := time.Now()
 	if err := d.parallel(ctx, f, attrs, 1, 3, 2); err != nil {
 		return err
 	}
@@ -335,6 +360,12 @@ func (d *download) readRange(ctx context.Context, f *os.File, attrs Attrs, rng *
 		return err
 	}
 	defer r.Close()
+	return d.copyRange(ctx, f, attrs, r, rng, buf)
+}
+
+// copyRange writes what r serves, which must be rng (nil: all) of the
+// version attrs describes, into f at the range's offset, using buf.
+func (d *download) copyRange(ctx context.Context, f *os.File, attrs Attrs, r *Reader, rng *Range, buf []byte) error {
 	wantOff, want := int64(0), attrs.Size
 	if rng != nil {
 		wantOff, want = rng.Offset, rng.Length

@@ -101,7 +101,7 @@ func TestDownloadFileMeasuredRule(t *testing.T) {
 		{"one stream pays", false, 0, chunk, []Range{{0, chunk}, {chunk, chunk}, {2 * chunk, chunk}, {3 * chunk, size - 3*chunk}}},
 		{"parallel pays", true, 0, chunk, chunks},
 		{"explicit threshold", false, 2 << 10, chunk, chunks},
-		{"object of 3 chunks", true, 0, size/3 + 1, []Range{{0, size}}},
+		{"object of 3 chunks", true, 0, size/3 + 1, []Range{{0, size/3 + 1}, {size/3 + 1, size - (size/3 + 1)}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var asked [][2]float64
