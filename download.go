@@ -380,15 +380,9 @@ func (d *download) copyRange(ctx context.Context, f *os.File, attrs Attrs, r *Re
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// Fill buf before writing: a body read returns a TLS record or a
-		// socket read's worth (often 16-32 KiB), and a pwrite per read
-		// made the writes, not the network, the cost of a download.
-		n, rerr := 0, error(nil)
-		for n < len(buf) && rerr == nil {
-			var m int
-			m, rerr = r.Read(buf[n:])
-			n += m
-		}
+		// Fill buf before writing: a pwrite per body read made the
+		// writes, not the network, the cost of a download.
+		n, rerr := r.fill(buf)
 		if n > 0 {
 			if _, err := f.WriteAt(buf[:n], off); err != nil {
 				return localError("download", d.key, d.path, err)

@@ -262,12 +262,7 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	buf := make([]byte, min(remaining, copyChunk))
 	var written int64
 	for {
-		n, rerr := 0, error(nil)
-		for n < len(buf) && rerr == nil {
-			var m int
-			m, rerr = r.Read(buf[n:])
-			n += m
-		}
+		n, rerr := r.fill(buf)
 		if n > 0 {
 			m, werr := w.Write(buf[:n])
 			written += int64(m)
@@ -285,6 +280,19 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 			return written, rerr
 		}
 	}
+}
+
+// fill reads into buf until it is full or Read fails, and returns the
+// bytes read and Read's error (io.EOF at the end): a body read returns a
+// TLS record or a socket read's worth (often 16-32 KiB), and a write per
+// read would make the writes, not the network, the cost of a copy.
+func (r *Reader) fill(buf []byte) (n int, err error) {
+	for n < len(buf) && err == nil {
+		var m int
+		m, err = r.Read(buf[n:])
+		n += m
+	}
+	return n, err
 }
 
 // Close releases the body. It is safe to call more than once.
