@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/objstore-go/objstore/internal/faultproxy"
 	"github.com/objstore-go/objstore/internal/testenv"
 )
 
@@ -479,5 +481,87 @@ func TestNamedStores(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-CANARY-secret")
 	if r := withConfig(t, config, nil, "ls", "minio:"); r.code != 1 || !strings.Contains(r.stderr, "unauthenticated") || strings.Contains(r.stderr, "CANARY") {
 		t.Errorf("ls of buckets with a wrong secret exited %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestInterruptTree: Ctrl-C during cp -r and sync to S3, while one upload
+// hangs at a proxy, exits 130 with "interrupted" and says what was left
+// (issue 15, item 8): every object is whole or absent, and a rerun of
+// the sync finishes the job.
+func TestInterruptTree(t *testing.T) {
+	raw := testenv.URL(t, "OBJSTORE_TEST_S3_URL")
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	p := faultproxy.NewFaults(t, q.Get("endpoint"), false)
+	q.Set("endpoint", p.URL())
+	u.RawQuery = q.Encode()
+	for _, tc := range []struct {
+		cmd  string
+		want string // what the message says was left
+	}{
+		{"cp", "objects were copied, the others not; rerun to copy the rest (each is copied whole or not at all)"},
+		{"sync", "copies were done, the others not; run the sync again to finish"},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			at, prefix := freshPrefix(t, u.String())
+			src, files := writeTree(t)
+			// The upload of sub/notes.txt hangs until the interrupt.
+			stalled := make(chan struct{})
+			p.Arm(faultproxy.Fault{Kind: faultproxy.Stall, Method: http.MethodPut, PathSuffix: "/sub/notes.txt", Times: 1,
+				OnFault: func(faultproxy.Request) { close(stalled) }})
+			defer p.Disarm()
+			args := []string{tc.cmd, "-q", src, at("")}
+			if tc.cmd == "cp" {
+				args = append(args, "-r")
+			}
+			cmd := exec.Command(binary, args...)
+			var errOut bytes.Buffer
+			cmd.Stderr = &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			select {
+			case <-stalled:
+			case <-time.After(time.Minute):
+				t.Fatalf("the upload never reached the proxy; stderr %q", errOut.String())
+			}
+			cmd.Process.Signal(os.Interrupt)
+			err := cmd.Wait()
+			p.Release()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+				t.Fatalf("%s interrupted: %v, want exit status 130; stderr %q", tc.cmd, err, errOut.String())
+			}
+			if msg := errOut.String(); !strings.HasPrefix(msg, "objstore "+tc.cmd+": interrupted; ") || !strings.Contains(msg, tc.want) || strings.Count(msg, "\n") != 1 {
+				t.Errorf("%s interrupted printed %q, want one line saying %q", tc.cmd, msg, tc.want)
+			}
+			// Whatever was copied is whole; the stalled object is absent.
+			for _, line := range strings.Split(mustRun(t, nil, "ls", "-r", at("")), "\n") {
+				if line == "" {
+					continue
+				}
+				name := strings.TrimPrefix(line, prefix)
+				if want, ok := files[name]; !ok {
+					t.Errorf("the interrupted %s left %q, which is not in the tree", tc.cmd, line)
+				} else if got := mustRun(t, nil, "cat", at(name)); got != string(want) {
+					t.Errorf("the interrupted %s left %q with %d bytes, want %d", tc.cmd, name, len(got), len(want))
+				}
+				if name == "sub/notes.txt" {
+					t.Errorf("the stalled upload %q is there", name)
+				}
+			}
+			if tc.cmd == "sync" {
+				mustRun(t, nil, "sync", "-q", src, at(""))
+				for name, want := range files {
+					if got := mustRun(t, nil, "cat", at(name)); got != string(want) {
+						t.Errorf("after the rerun, %q holds %d bytes, want %d", name, len(got), len(want))
+					}
+				}
+			}
+		})
 	}
 }
