@@ -9,7 +9,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -315,16 +314,8 @@ func TestUploadFileChangedWhileReadInParts(t *testing.T) {
 // GETs of the object overlap Concurrency deep. Before the rule, a fixed
 // threshold decided, whatever the link.
 func TestDownloadFileParallelOnSlowLink(t *testing.T) {
-	raw := testenv.URL(t, "OBJSTORE_TEST_S3_URL")
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	p := faultproxy.NewFaults(t, q.Get("endpoint"), false)
-	q.Set("endpoint", p.URL())
-	u.RawQuery = q.Encode()
-	s, err := objstore.Open(t.Context(), u.String())
+	p, proxied := faultproxy.NewFaultsFor(t, testenv.URL(t, "OBJSTORE_TEST_S3_URL"))
+	s, err := objstore.Open(t.Context(), proxied)
 	if err != nil {
 		t.Fatal(err)
 	}

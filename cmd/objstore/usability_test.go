@@ -489,15 +489,7 @@ func TestNamedStores(t *testing.T) {
 // (issue 15, item 8): every object is whole or absent, and a rerun of
 // the sync finishes the job.
 func TestInterruptTree(t *testing.T) {
-	raw := testenv.URL(t, "OBJSTORE_TEST_S3_URL")
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	p := faultproxy.NewFaults(t, q.Get("endpoint"), false)
-	q.Set("endpoint", p.URL())
-	u.RawQuery = q.Encode()
+	p, proxied := faultproxy.NewFaultsFor(t, testenv.URL(t, "OBJSTORE_TEST_S3_URL"))
 	for _, tc := range []struct {
 		cmd  string
 		want string // what the message says was left
@@ -506,7 +498,7 @@ func TestInterruptTree(t *testing.T) {
 		{"sync", "copies were done, the others not; run the sync again to finish"},
 	} {
 		t.Run(tc.cmd, func(t *testing.T) {
-			at, prefix := freshPrefix(t, u.String())
+			at, prefix := freshPrefix(t, proxied)
 			src, files := writeTree(t)
 			// The upload of sub/notes.txt hangs until the interrupt.
 			stalled := make(chan struct{})

@@ -191,6 +191,25 @@ func NewFaults(t testing.TB, endpoint string, rewriteHost bool) *Faults {
 	return p
 }
 
+// NewFaultsFor starts a Faults proxy in front of the endpoint of the S3
+// store URL raw (its endpoint= parameter; the Host header stays the
+// proxy's, which SigV4 signed) and returns it with raw pointed at it.
+func NewFaultsFor(t testing.TB, raw string) (*Faults, string) {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if q.Get("endpoint") == "" {
+		t.Fatalf("%s has no endpoint= for the proxy to forward to", raw)
+	}
+	p := NewFaults(t, q.Get("endpoint"), false)
+	q.Set("endpoint", p.URL())
+	u.RawQuery = q.Encode()
+	return p, u.String()
+}
+
 // URL is the proxy's base URL, with the path of the endpoint it fronts
 // left to the caller.
 func (p *Faults) URL() string { return p.srv.URL }
