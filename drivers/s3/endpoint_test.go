@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -149,43 +147,14 @@ func TestEndpointPolicyGlobalOptIn(t *testing.T) {
 // no signature or body.
 func TestNoRedirectWithCredentials(t *testing.T) {
 	canaryCredentials(t)
-	var mu sync.Mutex
-	var seen []string
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Skipf("127.0.0.2 is not available here: %v", err)
-	}
-	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.Method+" "+r.URL.String()+" Authorization="+r.Header.Get("Authorization"))
-		mu.Unlock()
-		w.WriteHeader(200)
-	}))
-	other.Listener.Close()
-	other.Listener = ln
-	other.Start()
-	defer other.Close()
-	for _, code := range []int{301, 302, 307, 308} {
-		t.Run(http.StatusText(code), func(t *testing.T) {
-			redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				io.Copy(io.Discard, r.Body)
-				http.Redirect(w, r, other.URL+r.URL.RequestURI(), code)
-			}))
-			defer redirector.Close()
-			u, _ := url.Parse("s3://b?region=us-east-1&use_path_style=true&retries=0&endpoint=" + url.QueryEscape(redirector.URL))
-			s, err := OpenURL(context.Background(), u, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			testenv.EachOperationFails(t, s, "k")
-		})
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) > 0 {
-		t.Errorf("the redirect target received %d requests: %q", len(seen), seen)
-	}
+	testenv.NoRedirects(t, func(t *testing.T, endpoint string) objstore.Store {
+		u, _ := url.Parse("s3://b?region=us-east-1&use_path_style=true&retries=0&endpoint=" + url.QueryEscape(endpoint))
+		s, err := OpenURL(context.Background(), u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }
 
 // TestEndpointFromEnvMinIO opens MinIO with AWS_ENDPOINT_URL_S3 (and
