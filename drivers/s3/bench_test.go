@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
@@ -238,7 +239,9 @@ type client struct {
 // throughput at the median for size bytes (name-MB/s), and the first
 // client's median time relative to each other's (first-time/name: below 1
 // means the first is faster). With mem, it also
-// reports each client's worst peak heap and RSS. The log (-v) has every
+// reports each client's worst peak heap and RSS, and the most it
+// allocated in one op (name-alloc-MiB: garbage included, which is what
+// brings the GC's next cycle, and the heap's peak, closer). The log (-v) has every
 // client's min–median–max.
 func interleave(b *testing.B, size int64, mem bool, clients ...client) {
 	b.Helper()
@@ -246,6 +249,7 @@ func interleave(b *testing.B, size int64, mem bool, clients ...client) {
 	durs := make([][]time.Duration, n)
 	heap := make([]float64, n)
 	rss := make([]float64, n)
+	alloc := make([]float64, n)
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -255,8 +259,10 @@ func interleave(b *testing.B, size int64, mem bool, clients ...client) {
 		shuffle.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, c := range order {
 			var m *memPeak
+			var before runtime.MemStats
 			if mem {
 				b.StopTimer()
+				runtime.ReadMemStats(&before)
 				m = startPeak()
 				b.StartTimer()
 			}
@@ -265,7 +271,10 @@ func interleave(b *testing.B, size int64, mem bool, clients ...client) {
 			d := time.Since(start)
 			if mem {
 				h, r := m.end()
+				var after runtime.MemStats
+				runtime.ReadMemStats(&after)
 				heap[c], rss[c] = max(heap[c], h), max(rss[c], r)
+				alloc[c] = max(alloc[c], float64(after.TotalAlloc-before.TotalAlloc)/(1<<20))
 			}
 			if err != nil {
 				b.Fatalf("%s: %v", clients[c].name, err)
@@ -287,6 +296,7 @@ func interleave(b *testing.B, size int64, mem bool, clients ...client) {
 		if mem {
 			b.ReportMetric(heap[c], cl.name+"-peak-heap-MiB")
 			b.ReportMetric(rss[c], cl.name+"-peak-rss-MiB")
+			b.ReportMetric(alloc[c], cl.name+"-alloc-MiB")
 		}
 		d := durs[c]
 		b.Logf("%-16s %d ops: min %v, median %v, max %v", cl.name, len(d), d[0], med[c], d[len(d)-1])
