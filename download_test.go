@@ -19,6 +19,7 @@ import (
 
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/drivers/memory"
+	"github.com/objstore-go/objstore/faults"
 )
 
 // randomBytes returns n bytes that differ with seed.
@@ -319,18 +320,18 @@ func TestDownloadFileKeepsDestinationOnError(t *testing.T) {
 	data := randomBytes(10_000, 3)
 	tests := []struct {
 		name   string
-		fault  memory.Fault
+		fault  faults.Fault
 		opts   objstore.DownloadOptions
 		target error
 	}{
-		{"first get throttled", memory.Fault{Op: memory.OpGet}, objstore.DownloadOptions{}, objstore.ErrThrottled},
-		{"get fails", memory.Fault{Op: memory.OpGet, Err: objstore.ErrPermission}, objstore.DownloadOptions{}, objstore.ErrPermission},
-		{"body breaks", memory.Fault{Op: memory.OpGet, AfterBytes: 4000}, objstore.DownloadOptions{}, objstore.ErrThrottled},
-		{"chunk body breaks", memory.Fault{Op: memory.OpGet, AfterBytes: 300}, objstore.DownloadOptions{ChunkSize: 1000, Threshold: -1}, objstore.ErrThrottled},
+		{"first get throttled", faults.Fault{Op: faults.OpGet}, objstore.DownloadOptions{}, objstore.ErrThrottled},
+		{"get fails", faults.Fault{Op: faults.OpGet, Err: objstore.ErrPermission}, objstore.DownloadOptions{}, objstore.ErrPermission},
+		{"body breaks", faults.Fault{Op: faults.OpGet, AfterBytes: 4000}, objstore.DownloadOptions{}, objstore.ErrThrottled},
+		{"chunk body breaks", faults.Fault{Op: faults.OpGet, AfterBytes: 300}, objstore.DownloadOptions{ChunkSize: 1000, Threshold: -1}, objstore.ErrThrottled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := memory.New()
+			s := faults.Wrap(memory.New(), "mem")
 			putObject(t, s, "obj", data)
 			path := filepath.Join(t.TempDir(), "out")
 			old := []byte("previous content")

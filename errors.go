@@ -2,40 +2,42 @@ package objstore
 
 import (
 	"errors"
+	"github.com/objstore-go/objstore/driver"
 	"regexp"
 	"strconv"
 	"strings"
 )
 
-// The error classes. Every error a driver returns for a known condition
-// wraps exactly one of them; test with errors.Is.
+// The error classes. Every error a store returns for a known condition
+// wraps exactly one of them; test with errors.Is. They are the classes of
+// package driver, so a driver's errors match them too.
 var (
 	// ErrNotFound: the object does not exist.
-	ErrNotFound = errors.New("object not found")
+	ErrNotFound = driver.ErrNotFound
 	// ErrBucketNotFound: the bucket or container does not exist. It is not
 	// ErrNotFound.
-	ErrBucketNotFound = errors.New("bucket not found")
+	ErrBucketNotFound = driver.ErrBucketNotFound
 	// ErrExists: IfAbsent was set and the key exists.
-	ErrExists = errors.New("object already exists")
+	ErrExists = driver.ErrExists
 	// ErrPrecondition: an IfMatch condition did not hold.
-	ErrPrecondition = errors.New("precondition failed")
+	ErrPrecondition = driver.ErrPrecondition
 	// ErrNotModified: an IfNoneMatch condition matched.
-	ErrNotModified = errors.New("not modified")
+	ErrNotModified = driver.ErrNotModified
 	// ErrInvalidArgument: a key, option, body or URL is not valid. Nothing
 	// was stored. objstore rejects what the contract can tell before it
 	// sends anything; what only the server can judge (a body over its size
 	// limit, say) is refused by the server with this class too.
-	ErrInvalidArgument = errors.New("invalid argument")
+	ErrInvalidArgument = driver.ErrInvalidArgument
 	// ErrInvalidRange: a range starts past the end of the object.
-	ErrInvalidRange = errors.New("invalid range")
+	ErrInvalidRange = driver.ErrInvalidRange
 	// ErrPermission: the credentials are valid but may not do this.
-	ErrPermission = errors.New("permission denied")
+	ErrPermission = driver.ErrPermission
 	// ErrUnauthenticated: the credentials are missing, wrong or expired.
-	ErrUnauthenticated = errors.New("unauthenticated")
+	ErrUnauthenticated = driver.ErrUnauthenticated
 	// ErrUnsupported: the driver or its backend cannot do this.
-	ErrUnsupported = errors.New("unsupported")
+	ErrUnsupported = driver.ErrUnsupported
 	// ErrThrottled: the service kept refusing for load after retries.
-	ErrThrottled = errors.New("throttled")
+	ErrThrottled = driver.ErrThrottled
 )
 
 var errReaderClosed = errors.New("objstore: read from a closed Reader")

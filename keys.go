@@ -2,6 +2,7 @@ package objstore
 
 import (
 	"fmt"
+	"github.com/objstore-go/objstore/driver"
 	"strings"
 	"unicode/utf8"
 )
@@ -56,55 +57,17 @@ func CheckKeyMode(m KeyMode) string {
 	return ""
 }
 
-// KeyRules describe the keys a backend can address: the keys Stat, Get,
-// Delete and Copy's src accept, and in KeysNative mode the keys Put and
-// Copy's dst accept. Each driver sets the rules of its backend in its
-// Namespace; the validator applies them. Every backend's keys are valid
-// UTF-8 without NUL and at least one byte long. The zero value (MaxLen 0)
-// addresses exactly the portable keys of rule K1, for a driver that does
-// not say what its backend holds.
-type KeyRules struct {
-	// Backend names the backend in messages: "S3", "Azure Blob".
-	Backend string
-	// MaxLen is the longest key, counted with the store's URL prefix: in
-	// bytes, or in UTF-16 code units with UTF16. Zero means the rules are
-	// not set.
-	MaxLen int
-	UTF16  bool
-	// NoLeadingSlash refuses a key that starts with "/", which the backend
-	// strips (MinIO stores "/a" as "a") or cannot hold (a file system).
-	NoLeadingSlash bool
-	// NoTrailingSlash refuses a key that ends with "/", which the backend
-	// holds only as a directory.
-	NoTrailingSlash bool
-	// CleanSegments refuses empty, "." and ".." segments, which the
-	// backend resolves away ("a//b" and "a/./b" are "a/b"), so that the
-	// key would address another name, or leave the store.
-	CleanSegments bool
-	// MaxSegment, if not zero, is the most bytes between two slashes.
-	MaxSegment int
-	// NoControl refuses control characters and Unicode noncharacters,
-	// which the backend refuses or strips.
-	NoControl bool
-	// NoBackslash refuses "\", which the backend reads as "/".
-	NoBackslash bool
-	// NoDotEnd refuses a segment that ends in ".", which the backend
-	// strips (so the request would address another name): "a./b", "a.",
-	// and so "." and "..".
-	NoDotEnd bool
-	// Reserved are segments the driver keeps for itself.
-	Reserved []string
-	// IdentMetadata: the backend holds only Metadata keys that are
-	// identifiers (ASCII letters, digits and "_", not starting with a
-	// digit), as Azure does. Otherwise a Metadata key is any HTTP token
-	// ("my-key", "a.b").
-	IdentMetadata bool
-}
+// KeyRules describe the keys a backend can address. See
+// [driver.KeyRules].
+type KeyRules = driver.KeyRules
 
-func (r KeyRules) set() bool { return r.MaxLen > 0 }
+// keyRules carries the checks of a driver's KeyRules.
+type keyRules driver.KeyRules
+
+func (r keyRules) set() bool { return r.MaxLen > 0 }
 
 // keyLen is the length of s as r counts it.
-func (r KeyRules) keyLen(s string) int {
+func (r keyRules) keyLen(s string) int {
 	if !r.UTF16 {
 		return len(s)
 	}
@@ -118,7 +81,7 @@ func (r KeyRules) keyLen(s string) int {
 	return n
 }
 
-func (r KeyRules) unit() string {
+func (r keyRules) unit() string {
 	if r.UTF16 {
 		return "UTF-16 code units"
 	}
@@ -127,7 +90,7 @@ func (r KeyRules) unit() string {
 
 // checkAddress reports why the backend of r cannot address key, or "".
 // prefix is the store's URL prefix, which counts toward the limit.
-func (r KeyRules) checkAddress(key string, prefix string) string {
+func (r keyRules) checkAddress(key string, prefix string) string {
 	if !r.set() {
 		return checkKey(key, len(prefix))
 	}
@@ -191,7 +154,7 @@ func (r KeyRules) checkAddress(key string, prefix string) string {
 // checkListString reports why s cannot be a List Prefix or StartAfter on
 // the backend of r, or "". These are raw strings, not keys: any string
 // the backend's keys could start with.
-func (r KeyRules) checkListString(name, s string) string {
+func (r keyRules) checkListString(name, s string) string {
 	if !r.set() {
 		return checkListString(name, s)
 	}
@@ -213,7 +176,7 @@ func (r KeyRules) checkListString(name, s string) string {
 
 // checkMetadataKey reports why k cannot be a Metadata key on the backend
 // of r, or "" (KeysNative).
-func (r KeyRules) checkMetadataKey(k string) string {
+func (r keyRules) checkMetadataKey(k string) string {
 	if !r.set() || r.IdentMetadata {
 		return checkMetadataKey(k)
 	}
@@ -242,7 +205,7 @@ func isTokenChar(c byte) bool {
 // (rule K3): any key the backend can address, portable or not. It returns
 // the backend's key.
 func (n Namespace) Address(op, key string) (string, error) {
-	if msg := n.Native.checkAddress(key, n.Prefix); msg != "" {
+	if msg := keyRules(n.Native).checkAddress(key, n.Prefix); msg != "" {
 		return "", InvalidArgument(n.Driver, op, key, msg)
 	}
 	return n.Prefix + key, nil
@@ -253,14 +216,14 @@ func (n Namespace) Address(op, key string) (string, error) {
 // drivers that must filter what they list, as the file driver does, keep
 // exactly the keys they can serve.
 func (n Namespace) Addressable(key string) bool {
-	return n.Native.checkAddress(key, n.Prefix) == ""
+	return keyRules(n.Native).checkAddress(key, n.Prefix) == ""
 }
 
 // create validates a key that the store creates: Put's key or Copy's dst.
 // In KeysPortable mode it must be portable (rule K1); in KeysNative mode
 // any key the backend can address will do (rule K4).
 func (n Namespace) create(op, key string) (string, error) {
-	if n.Keys == KeysNative && n.Native.set() {
+	if n.Keys == KeysNative && keyRules(n.Native).set() {
 		return n.Address(op, key)
 	}
 	msg := checkKey(key, len(n.Prefix))
@@ -268,7 +231,7 @@ func (n Namespace) create(op, key string) (string, error) {
 		return n.Prefix + key, nil
 	}
 	err := InvalidArgument(n.Driver, op, key, msg)
-	if n.Native.set() && n.Native.checkAddress(key, n.Prefix) == "" {
+	if keyRules(n.Native).set() && keyRules(n.Native).checkAddress(key, n.Prefix) == "" {
 		err.Hint = fmt.Sprintf("the key is not portable (rule K1), though %s can hold it; to write it anyway, open the store with %s=native", n.Native.Backend, KeysParam)
 	}
 	return "", err
@@ -277,7 +240,7 @@ func (n Namespace) create(op, key string) (string, error) {
 // checkWriteMetadata validates the Metadata of a write: rule M1, or in
 // KeysNative mode M1 with the keys the backend can hold (rule M3).
 func (n Namespace) checkWriteMetadata(op, key string, m map[string]string) error {
-	native := checkMetadata(m, n.Native.checkMetadataKey)
+	native := checkMetadata(m, keyRules(n.Native).checkMetadataKey)
 	if n.Keys == KeysNative {
 		if native != "" {
 			return InvalidArgument(n.Driver, op, key, native)
@@ -289,7 +252,7 @@ func (n Namespace) checkWriteMetadata(op, key string, m map[string]string) error
 		return nil
 	}
 	err := InvalidArgument(n.Driver, op, key, msg)
-	if native == "" && n.Native.set() {
+	if native == "" && keyRules(n.Native).set() {
 		err.Hint = fmt.Sprintf("the metadata is not portable (rule M1), though %s can hold it; to write it anyway, open the store with %s=native", n.Native.Backend, KeysParam)
 	}
 	return err

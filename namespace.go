@@ -157,10 +157,10 @@ func (n Namespace) List(opts *ListOptions) (ListOptions, error) {
 	if o.PageSize == 0 || o.PageSize > DefaultPageSize {
 		o.PageSize = DefaultPageSize
 	}
-	if msg := n.Native.checkListString("Prefix", o.Prefix); msg != "" {
+	if msg := keyRules(n.Native).checkListString("Prefix", o.Prefix); msg != "" {
 		return fail(msg)
 	}
-	if msg := n.Native.checkListString("StartAfter", o.StartAfter); msg != "" {
+	if msg := keyRules(n.Native).checkListString("StartAfter", o.StartAfter); msg != "" {
 		return fail(msg)
 	}
 	o.Prefix = n.Prefix + o.Prefix

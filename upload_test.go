@@ -16,6 +16,7 @@ import (
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/drivers/file"
 	"github.com/objstore-go/objstore/drivers/memory"
+	"github.com/objstore-go/objstore/faults"
 )
 
 // writeFile writes data to a new file in a temporary directory.
@@ -193,7 +194,7 @@ func TestUploadFileChangedWhileRead(t *testing.T) {
 
 func TestUploadFileErrors(t *testing.T) {
 	ctx := context.Background()
-	s := memory.New()
+	s := faults.Wrap(memory.New(), "mem")
 	putObject(t, s, "k", []byte("old"))
 	dir := t.TempDir()
 
@@ -214,7 +215,7 @@ func TestUploadFileErrors(t *testing.T) {
 		t.Errorf("UploadFile with a cancelled context = %v, want context.Canceled", err)
 	}
 
-	s.Inject(memory.Fault{Op: memory.OpPut, AfterBytes: 5000})
+	s.Inject(faults.Fault{Op: faults.OpPut, AfterBytes: 5000})
 	_, err = objstore.UploadFile(ctx, s, "k", path, nil)
 	if !errors.Is(err, objstore.ErrThrottled) {
 		t.Errorf("UploadFile with a failing Put = %v, want the injected ErrThrottled", err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
@@ -104,7 +105,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 // openURL opens the store u names; u has already passed objstore.Open's
 // checks.
 func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
-	q, err := objstore.Query(Scheme, u, append(slices.Clip(urlParams), pipeline.Params...), credentialHint)
+	q, err := driver.Query(u, append(slices.Clip(urlParams), pipeline.Params...), credentialHint)
 	if err != nil {
 		return nil, err
 	}

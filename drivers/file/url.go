@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // Scheme is the URL scheme this package registers.
@@ -19,13 +20,13 @@ const credentialHint = "the file driver takes no credentials: it reads and write
 // open serves file:///abs/dir?create=true&keys=native. See the package documentation
 // for what the path means.
 func open(_ context.Context, u *url.URL) (objstore.Store, error) {
-	q, err := objstore.Query(Scheme, u, []string{"create", objstore.KeysParam}, credentialHint)
+	q, err := driver.Query(u, []string{"create", objstore.KeysParam}, credentialHint)
 	if err != nil {
 		return nil, err
 	}
 	var opts Options
 	if v, ok := q["create"]; ok {
-		if opts.Create, err = objstore.ParseBool(Scheme, "create", v); err != nil {
+		if opts.Create, err = driver.ParseBool("create", v); err != nil {
 			return nil, err
 		}
 	}

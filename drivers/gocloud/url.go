@@ -11,6 +11,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/objstore-go/objstore"
+	objdriver "github.com/objstore-go/objstore/driver"
 )
 
 // SchemePrefix starts every scheme the bridge registers: gocloud+SCHEME
@@ -92,7 +93,7 @@ func OpenURL(ctx context.Context, u *url.URL) (*Store, error) {
 	}
 	// Query refuses secret-looking and repeated parameters; the rest are
 	// gocloud's to judge.
-	if _, err := objstore.Query(driver, u, names, credentialHint); err != nil {
+	if _, err := objdriver.Query(u, names, credentialHint); err != nil {
 		return nil, err
 	}
 	// keys= is objstore's, not gocloud's.

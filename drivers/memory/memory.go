@@ -15,11 +15,10 @@
 package memory
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/ctxio"
 )
 
@@ -51,71 +51,54 @@ type object struct {
 
 func newBucket() *bucket { return &bucket{objects: map[string]*object{}} }
 
-// Store is a handle on an in-memory bucket. Handles opened from the same
-// mem://NAME share their objects; each has its own faults and its own
-// Close.
-type Store struct {
+// store is the driver.Bucket over one in-memory bucket. The portable
+// Store over it (objstore.NewStore) validates, wraps errors, counts
+// progress and checks what Get serves; store does the rest.
+type store struct {
 	b      *bucket // nil: the bucket does not exist (create=false)
-	ns     objstore.Namespace
-	closed atomic.Bool
-	faults faults
+	native bool
 }
 
 // New returns a fresh, private in-memory store, like mem://.
-func New() *Store { return newStore(newBucket(), objstore.Namespace{Driver: Scheme, Native: keyRules}) }
+func New() objstore.Store { return newStore(newBucket(), "", false) }
 
 // keyRules are the keys the memory driver addresses: those S3 holds, the
 // most any backend does, so that tests can hold the keys other tools
 // write to S3 ("dots./b.txt", "a//b", "/lead", "dir/") and read them
 // through a portable store (rule K3).
-var keyRules = objstore.KeyRules{Backend: "the memory driver", MaxLen: objstore.MaxKeyLen}
+var keyRules = driver.KeyRules{Backend: "the memory driver", MaxLen: objstore.MaxKeyLen}
 
-func newStore(b *bucket, ns objstore.Namespace) *Store { return &Store{b: b, ns: ns} }
-
-var _ objstore.Store = (*Store)(nil)
+// newStore returns the portable Store over b. prefix is the URL path,
+// already validated by the caller's URL checks.
+func newStore(b *bucket, prefix string, native bool) objstore.Store {
+	s, err := objstore.NewStore(&store{b: b, native: native}, prefix)
+	if err != nil {
+		panic(err) // open validates the prefix first
+	}
+	return s
+}
 
 var (
-	errClosed        = errors.New("the store is closed")
 	errNoBucket      = errors.New("no memory store by this name; open it without create=false to create it")
 	errPutNotAbsent  = errors.New("the key exists and IfAbsent was set")
 	errETagMismatch  = errors.New("the ETag does not match")
 	errGetNotChanged = errors.New("the ETag matches IfNoneMatch")
 )
 
-func (s *Store) fail(op, key string, kind, cause error) error {
-	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: cause}
+func (s *store) Info() driver.Info {
+	return driver.Info{Scheme: Scheme, Rules: keyRules, Native: s.native}
 }
 
-// begin checks what every operation checks first: the context, the
-// handle, the bucket and any injected fault. keys are the caller's keys,
-// already validated. A fault on the body, rather than on the call, is
-// returned for Get and Put to apply.
-func (s *Store) begin(ctx context.Context, op Op, keys ...string) (*Fault, error) {
-	key := ""
-	if len(keys) > 0 {
-		key = keys[0]
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, s.fail(string(op), key, nil, err)
-	}
-	if s.closed.Load() {
-		return nil, s.fail(string(op), key, nil, errClosed)
-	}
+// begin checks the bucket.
+func (s *store) begin() error {
 	if s.b == nil {
-		return nil, s.fail(string(op), key, objstore.ErrBucketNotFound, errNoBucket)
+		return &driver.Error{Kind: driver.ErrBucketNotFound, Err: errNoBucket}
 	}
-	f, ok := s.faults.take(op, keys...)
-	switch {
-	case !ok:
-		return nil, nil
-	case f.AfterBytes > 0:
-		return &f, nil
-	}
-	return nil, s.fail(string(op), key, f.Err, errInjected)
+	return nil
 }
 
-func (o *object) attrs(key string) objstore.Attrs {
-	return objstore.Attrs{
+func (o *object) attrs(key string) driver.Attrs {
+	return driver.Attrs{
 		Key:         key,
 		Size:        int64(len(o.data)),
 		ETag:        o.etag,
@@ -132,57 +115,42 @@ func (b *bucket) lookup(full string) *object {
 }
 
 // Stat returns the attributes of the object at key.
-func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
-	full, err := s.ns.Stat(key)
-	if err != nil {
-		return objstore.Attrs{}, err
+func (s *store) Stat(ctx context.Context, key string) (driver.Attrs, error) {
+	if err := s.begin(); err != nil {
+		return driver.Attrs{}, err
 	}
-	if _, err := s.begin(ctx, OpStat, key); err != nil {
-		return objstore.Attrs{}, err
-	}
-	o := s.b.lookup(full)
+	o := s.b.lookup(key)
 	if o == nil {
-		return objstore.Attrs{}, s.fail("stat", key, objstore.ErrNotFound, nil)
+		return driver.Attrs{}, driver.ErrNotFound
 	}
 	return o.attrs(key), nil
 }
 
-// Get opens the object at key, or the range opts asks for.
-func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
-	full, err := s.ns.Get(key, opts)
-	if err != nil {
+// Get serves the bytes r asks for.
+func (s *store) Get(ctx context.Context, key string, r driver.GetRequest) (*driver.Object, error) {
+	if err := s.begin(); err != nil {
 		return nil, err
 	}
-	fault, err := s.begin(ctx, OpGet, key)
-	if err != nil {
-		return nil, err
-	}
-	if opts == nil {
-		opts = &objstore.GetOptions{}
-	}
-	o := s.b.lookup(full)
+	o := s.b.lookup(key)
 	if o == nil {
-		return nil, s.fail("get", key, objstore.ErrNotFound, nil)
+		return nil, driver.ErrNotFound
 	}
-	if opts.IfMatch != "" && !etagMatches(opts.IfMatch, o.etag) {
-		return nil, s.fail("get", key, objstore.ErrPrecondition, errETagMismatch)
+	if r.IfMatch != "" && !etagMatches(r.IfMatch, o.etag) {
+		return nil, &driver.Error{Kind: driver.ErrPrecondition, Err: errETagMismatch}
 	}
-	if opts.IfNoneMatch != "" && etagMatches(opts.IfNoneMatch, o.etag) {
-		return nil, s.fail("get", key, objstore.ErrNotModified, errGetNotChanged)
+	if r.IfNoneMatch != "" && etagMatches(r.IfNoneMatch, o.etag) {
+		return nil, &driver.Error{Kind: driver.ErrNotModified, Err: errGetNotChanged}
 	}
-	offset, length, err := s.ns.ResolveRange(key, opts.Range, int64(len(o.data)))
-	if err != nil {
-		return nil, err
+	size := int64(len(o.data))
+	if r.Offset > size {
+		return nil, driver.Errorf(driver.ErrInvalidRange, fmt.Sprintf("Range.Offset %d is past the end of the %d-byte object", r.Offset, size))
 	}
-	body := &bodyReader{ctx: ctx, data: o.data[offset : offset+length]}
-	if fault != nil {
-		return objstore.NewReader(struct {
-			io.Reader
-			io.Closer
-		}{&faultReader{r: body, n: fault.AfterBytes, err: s.fail("get", key, fault.Err, errInjected)}, body},
-			o.attrs(key), offset, length), nil
+	n := size - r.Offset
+	if r.Length >= 0 && r.Length < n {
+		n = r.Length
 	}
-	return objstore.NewReader(body, o.attrs(key), offset, length), nil
+	body := &bodyReader{ctx: ctx, data: o.data[r.Offset : r.Offset+n]}
+	return &driver.Object{Attrs: o.attrs(key), Offset: r.Offset, Length: n, Body: body}, nil
 }
 
 func etagMatches(cond, etag string) bool { return cond == "*" || cond == etag }
@@ -191,58 +159,24 @@ func etagMatches(cond, etag string) bool { return cond == "*" || cond == etag }
 // locked, so a failed or cancelled read leaves the previous object, and
 // the condition check and the write are one atomic step. Progress counts
 // the bytes read from body.
-func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
-	full, err := s.ns.Put(key, opts)
+func (s *store) Put(ctx context.Context, key string, body io.Reader, r driver.PutRequest) (driver.Attrs, error) {
+	if err := s.begin(); err != nil {
+		return driver.Attrs{}, err
+	}
+	data, err := readBody(ctx, body, r.Progress)
 	if err != nil {
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, err
 	}
-	fault, err := s.begin(ctx, OpPut, key)
-	if err != nil {
-		return objstore.Attrs{}, err
+	o := &object{data: data, contentType: r.ContentType, metadata: r.Metadata}
+	if err := s.store(ctx, key, o, r.IfAbsent, r.IfMatch); err != nil {
+		return driver.Attrs{}, err
 	}
-	if opts == nil {
-		opts = &objstore.PutOptions{}
-	}
-	if body == nil {
-		body = bytes.NewReader(nil)
-	}
-	prog := objstore.NewProgress(opts.Progress)
-	defer prog.Stop()
-	prog.Start(bodySize(body))
-	if fault != nil {
-		body = &faultReader{r: body, n: fault.AfterBytes, err: s.fail("put", key, fault.Err, errInjected)}
-	}
-	data, err := readBody(ctx, body, prog)
-	if err != nil {
-		return objstore.Attrs{}, s.fail("put", key, nil, err)
-	}
-	o := &object{
-		data:        data,
-		contentType: objstore.ContentTypeOrDefault(opts.ContentType),
-		metadata:    objstore.NormalizeMetadata(opts.Metadata),
-	}
-	if err := s.store(ctx, "put", key, full, o, opts.IfAbsent, opts.IfMatch); err != nil {
-		return objstore.Attrs{}, err
-	}
-	prog.Finish(int64(len(data)))
 	return o.attrs(key), nil
-}
-
-// bodySize returns the size of a Put body that tells it (Size for a body
-// read with ReadAt, else Len), or -1.
-func bodySize(body io.Reader) int64 {
-	if _, n, ok := objstore.ReaderAtBody(body); ok {
-		return n
-	}
-	if l, ok := body.(interface{ Len() int }); ok {
-		return int64(l.Len())
-	}
-	return -1
 }
 
 // store writes o at full if the conditions hold, stamping its ETag and
 // ModTime under the lock.
-func (s *Store) store(ctx context.Context, op, key, full string, o *object, ifAbsent bool, ifMatch string) error {
+func (s *store) store(ctx context.Context, full string, o *object, ifAbsent bool, ifMatch string) error {
 	// Stamped before the lock, to keep the critical section short; a write
 	// that loses its condition wastes one generation.
 	o.etag = `"` + strconv.FormatUint(s.b.gen.Add(1), 36) + `"`
@@ -254,14 +188,14 @@ func (s *Store) store(ctx context.Context, op, key, full string, o *object, ifAb
 	defer b.mu.Unlock()
 	// A cancel that arrived while the body was read must win over the write.
 	if err := ctx.Err(); err != nil {
-		return s.fail(op, key, nil, err)
+		return err
 	}
 	old := b.objects[full]
 	switch {
 	case ifAbsent && old != nil:
-		return s.fail(op, key, objstore.ErrExists, errPutNotAbsent)
+		return &driver.Error{Kind: driver.ErrExists, Err: errPutNotAbsent}
 	case ifMatch != "" && (old == nil || !etagMatches(ifMatch, old.etag)):
-		return s.fail(op, key, objstore.ErrPrecondition, errETagMismatch)
+		return &driver.Error{Kind: driver.ErrPrecondition, Err: errETagMismatch}
 	}
 	if old == nil {
 		b.sorted = nil
@@ -271,19 +205,15 @@ func (s *Store) store(ctx context.Context, op, key, full string, o *object, ifAb
 }
 
 // Delete removes the object at key; a missing key is not an error.
-func (s *Store) Delete(ctx context.Context, key string) error {
-	full, err := s.ns.Delete(key)
-	if err != nil {
-		return err
-	}
-	if _, err := s.begin(ctx, OpDelete, key); err != nil {
+func (s *store) Delete(ctx context.Context, key string) error {
+	if err := s.begin(); err != nil {
 		return err
 	}
 	b := s.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.objects[full]; ok {
-		delete(b.objects, full)
+	if _, ok := b.objects[key]; ok {
+		delete(b.objects, key)
 		b.sorted = nil
 	}
 	return nil
@@ -292,42 +222,27 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // Copy copies src to dst in one atomic step. The bytes are shared, not
 // duplicated: stored objects are immutable. Progress gets (0, size) and then
 // (size, size).
-func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (objstore.Attrs, error) {
-	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
-	if err != nil {
-		return objstore.Attrs{}, err
+func (s *store) Copy(ctx context.Context, dst, src string, r driver.CopyRequest) (driver.Attrs, error) {
+	if err := s.begin(); err != nil {
+		return driver.Attrs{}, err
 	}
-	if _, err := s.begin(ctx, OpCopy, dst, src); err != nil {
-		return objstore.Attrs{}, err
-	}
-	if opts == nil {
-		opts = &objstore.CopyOptions{}
-	}
-	b := s.b
-	from := b.lookup(fullSrc)
+	from := s.b.lookup(src)
 	if from == nil {
-		return objstore.Attrs{}, s.fail("copy", src, objstore.ErrNotFound, nil)
+		return driver.Attrs{}, driver.ErrNotFound
 	}
-	if opts.IfMatch != "" && !etagMatches(opts.IfMatch, from.etag) {
-		return objstore.Attrs{}, s.fail("copy", src, objstore.ErrPrecondition, errETagMismatch)
+	if r.IfMatch != "" && !etagMatches(r.IfMatch, from.etag) {
+		return driver.Attrs{}, &driver.Error{Kind: driver.ErrPrecondition, Err: errETagMismatch}
 	}
-	prog := objstore.NewProgress(opts.Progress)
-	defer prog.Stop()
-	prog.Start(int64(len(from.data)))
+	r.Progress.Start(int64(len(from.data)))
 	o := &object{data: from.data, contentType: from.contentType, metadata: from.metadata}
-	if err := s.store(ctx, "copy", dst, fullDst, o, opts.IfAbsent, ""); err != nil {
-		return objstore.Attrs{}, err
+	if err := s.store(ctx, dst, o, r.IfAbsent, ""); err != nil {
+		return driver.Attrs{}, err
 	}
-	prog.Finish(int64(len(o.data)))
 	return o.attrs(dst), nil
 }
 
-// Close makes later calls on this handle fail. The objects of a named
-// store stay for other handles.
-func (s *Store) Close() error {
-	s.closed.Store(true)
-	return nil
-}
+// Close does nothing: the objects of a named store stay for other handles.
+func (s *store) Close() error { return nil }
 
 // readBody reads body to its end, failing once ctx is done. A body that
 // knows its length (bytes.Reader, strings.Reader, bytes.Buffer) is read
@@ -335,7 +250,7 @@ func (s *Store) Close() error {
 // more.
 //
 // The bytes read are reported to prog as they arrive.
-func readBody(ctx context.Context, body io.Reader, prog *objstore.Progress) ([]byte, error) {
+func readBody(ctx context.Context, body io.Reader, prog driver.Progress) ([]byte, error) {
 	l, ok := body.(interface{ Len() int })
 	if !ok {
 		return io.ReadAll(&progressReader{r: &ctxio.Reader{Ctx: ctx, R: body}, prog: prog})
@@ -372,7 +287,7 @@ func readBody(ctx context.Context, body io.Reader, prog *objstore.Progress) ([]b
 // progressReader reports the bytes read from r to prog.
 type progressReader struct {
 	r    io.Reader
-	prog *objstore.Progress
+	prog driver.Progress
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
@@ -401,48 +316,28 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 func (b *bodyReader) Close() error { return nil }
 
-// List yields the objects under opts.Prefix in byte order, a page at a
-// time: each page is read under the lock, and the loop stops when the
-// caller breaks.
-func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[objstore.Entry, error] {
-	return func(yield func(objstore.Entry, error) bool) {
-		o, err := s.ns.List(opts)
-		if err == nil {
-			_, err = s.begin(ctx, OpList)
-		}
-		if err != nil {
-			yield(objstore.Entry{}, err)
-			return
-		}
-		// from is the inclusive lower bound of the next page. No key holds
-		// a NUL byte, so StartAfter+"\x00" is the least key after it.
-		from := o.Prefix
-		if o.StartAfter != "" && o.StartAfter+"\x00" > from {
-			from = o.StartAfter + "\x00"
-		}
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(objstore.Entry{}, s.fail("list", "", nil, err))
-				return
-			}
-			page, next := s.b.page(o.Prefix, o.Delimiter, from, o.PageSize)
-			for _, e := range page {
-				e.Key = s.ns.Rel(e.Key)
-				if !yield(e, nil) {
-					return
-				}
-			}
-			if next == "" {
-				return
-			}
-			from = next
-		}
+// List returns one page, read under the lock. The token is the first key
+// of the next page.
+func (s *store) List(ctx context.Context, r driver.ListRequest) (driver.Page, error) {
+	if err := s.begin(); err != nil {
+		return driver.Page{}, err
 	}
+	// from is the inclusive lower bound of the page. No key holds a NUL
+	// byte, so StartAfter+"\x00" is the least key after it.
+	from := r.Prefix
+	if r.StartAfter != "" && r.StartAfter+"\x00" > from {
+		from = r.StartAfter + "\x00"
+	}
+	if r.Token != "" {
+		from = r.Token
+	}
+	entries, next := s.b.page(r.Prefix, r.Delimiter, from, r.PageSize)
+	return driver.Page{Entries: entries, Next: next}, nil
 }
 
 // page returns up to n entries from the key from onwards, and where the
 // next page starts ("" when the listing is complete).
-func (b *bucket) page(prefix, delim, from string, n int) (page []objstore.Entry, next string) {
+func (b *bucket) page(prefix, delim, from string, n int) (page []driver.Entry, next string) {
 	b.mu.RLock()
 	for b.sorted == nil {
 		b.mu.RUnlock()
@@ -469,7 +364,7 @@ func (b *bucket) page(prefix, delim, from string, n int) (page []objstore.Entry,
 		if delim != "" {
 			if j := strings.Index(k[len(prefix):], delim); j >= 0 {
 				p := k[:len(prefix)+j+len(delim)]
-				page = append(page, objstore.Entry{Attrs: objstore.Attrs{Key: p}, IsPrefix: true})
+				page = append(page, driver.Entry{Attrs: driver.Attrs{Key: p}, IsPrefix: true})
 				// The keys under p are contiguous; the first key after them
 				// sorts at or after p with its delimiter byte incremented.
 				i, _ = slices.BinarySearch(keys, p[:len(p)-1]+string(p[len(p)-1]+1))
@@ -477,7 +372,7 @@ func (b *bucket) page(prefix, delim, from string, n int) (page []objstore.Entry,
 			}
 		}
 		o := b.objects[k]
-		page = append(page, objstore.Entry{Attrs: objstore.Attrs{Key: k, Size: int64(len(o.data)), ETag: o.etag, ModTime: o.modTime}})
+		page = append(page, driver.Entry{Attrs: driver.Attrs{Key: k, Size: int64(len(o.data)), ETag: o.etag, ModTime: o.modTime}})
 		i++
 	}
 	return page, ""

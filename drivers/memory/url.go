@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // Scheme is the URL scheme this package registers.
@@ -26,39 +27,34 @@ var (
 // (rule K4), such as the keys other tools write: a store opened without
 // it reads them all the same (rule K3).
 func open(_ context.Context, u *url.URL) (objstore.Store, error) {
-	q, err := objstore.Query(Scheme, u, []string{"create", objstore.KeysParam},
+	q, err := driver.Query(u, []string{"create", objstore.KeysParam},
 		"the memory driver needs no credentials")
 	if err != nil {
 		return nil, err
 	}
 	create := true
 	if v, ok := q["create"]; ok {
-		if create, err = objstore.ParseBool(Scheme, "create", v); err != nil {
+		if create, err = driver.ParseBool("create", v); err != nil {
 			return nil, err
 		}
 	}
-	ns, err := objstore.NewNamespace(Scheme, u)
-	if err != nil {
-		return nil, err
-	}
-	ns.Native = keyRules
+	native := false
 	if v, ok := q[objstore.KeysParam]; ok {
-		if ns.Keys, err = objstore.ParseKeyMode(Scheme, v); err != nil {
+		m, err := objstore.ParseKeyMode(Scheme, v)
+		if err != nil {
 			return nil, err
 		}
+		native = m == objstore.KeysNative
 	}
-	if u.Host == "" {
-		return newStore(newBucket(), ns), nil
-	}
-	namedMu.Lock()
-	defer namedMu.Unlock()
-	b := named[u.Host]
-	if b == nil {
-		if !create {
-			return newStore(nil, ns), nil
+	b := newBucket()
+	if u.Host != "" {
+		namedMu.Lock()
+		defer namedMu.Unlock()
+		if b = named[u.Host]; b == nil && create {
+			b = newBucket()
+			named[u.Host] = b
 		}
-		b = newBucket()
-		named[u.Host] = b
 	}
-	return newStore(b, ns), nil
+	var d driver.Bucket = &store{b: b, native: native}
+	return objstore.NewStore(d, u.Path)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
@@ -97,7 +98,7 @@ func chainHint(profile string) string {
 // bucket or wrong credentials show on the first operation.
 func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 	fail := func(msg string) (*Store, error) { return nil, objstore.InvalidArgument(Scheme, "open", "", msg) }
-	q, err := objstore.Query(Scheme, u, append(slices.Clip(urlParams), pipeline.Params...), credentialHint)
+	q, err := driver.Query(u, append(slices.Clip(urlParams), pipeline.Params...), credentialHint)
 	if err != nil {
 		return nil, err
 	}
@@ -125,12 +126,12 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 	}
 	var pathStyle, anonymous bool
 	if v, ok := q["use_path_style"]; ok {
-		if pathStyle, err = objstore.ParseBool(Scheme, "use_path_style", v); err != nil {
+		if pathStyle, err = driver.ParseBool("use_path_style", v); err != nil {
 			return nil, err
 		}
 	}
 	if v, ok := q["anonymous"]; ok {
-		if anonymous, err = objstore.ParseBool(Scheme, "anonymous", v); err != nil {
+		if anonymous, err = driver.ParseBool("anonymous", v); err != nil {
 			return nil, err
 		}
 	}

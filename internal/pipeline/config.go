@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	objdriver "github.com/objstore-go/objstore/driver"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/http/httpproxy"
@@ -257,7 +258,7 @@ func parse(driver, where string, lookup func(param string) (string, bool)) (objs
 		return o, err
 	}
 	if v, ok := lookup(ParamIgnoreEnv); ok && v != "" {
-		b, err := objstore.ParseBool(driver, ParamIgnoreEnv, v)
+		b, err := objdriver.ParseBool(ParamIgnoreEnv, v)
 		if err != nil {
 			return o, err
 		}

@@ -1,0 +1,387 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"github.com/objstore-go/objstore/driver"
+)
+
+// NewStore returns the portable Store over a driver's bucket: the Store
+// that enforces the contract of docs/SEMANTICS.md once, for every driver
+// (see package driver for what it takes care of). urlPath is the path of
+// the URL the store was opened from, "" for none: it becomes the key
+// prefix of the store (rule U3). Drivers call NewStore from the OpenFunc
+// they register; docs/DRIVERS.md shows how.
+func NewStore(b driver.Bucket, urlPath string) (Store, error) {
+	info := b.Info()
+	ns, err := NewNamespace(info.Scheme, &url.URL{Path: urlPath})
+	if err != nil {
+		return nil, err
+	}
+	ns.Native = info.Rules
+	if info.Native {
+		ns.Keys = KeysNative
+	}
+	return &portable{b: b, ns: ns}, nil
+}
+
+// portable is the Store over a driver.Bucket.
+type portable struct {
+	b      driver.Bucket
+	ns     Namespace
+	closed atomic.Bool
+}
+
+var errClosed = errors.New("the store is closed")
+
+// begin checks what every operation checks before it reaches the driver.
+func (s *portable) begin(ctx context.Context, op, key string) error {
+	if err := ctx.Err(); err != nil {
+		return &Error{Driver: s.ns.Driver, Op: op, Key: key, Err: err}
+	}
+	if s.closed.Load() {
+		return &Error{Driver: s.ns.Driver, Op: op, Key: key, Err: errClosed}
+	}
+	return nil
+}
+
+// fail turns a driver's error into the *Error of op on key (rule E1). An
+// *Error passes through, with the caller's key when it has none.
+func (s *portable) fail(op, key string, err error) error {
+	return wrapError(s.ns.Driver, op, key, err)
+}
+
+// wrapError returns err as an *Error of driver, op and key: the class it
+// wraps becomes Kind, and a *driver.Error's hint and attempts carry over.
+func wrapError(drv, op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *Error
+	if errors.As(err, &oe) {
+		return err
+	}
+	e := &Error{Driver: drv, Op: op, Key: key, Kind: classOf(err), Err: err}
+	var de *driver.Error
+	if errors.As(err, &de) {
+		e.Err, e.Hint, e.Attempts = de.Err, de.Hint, de.Attempts
+		if de.Kind != nil {
+			e.Kind = de.Kind
+		}
+	}
+	return e
+}
+
+// classes are the error classes a driver's error may wrap.
+var classes = []error{ErrNotFound, ErrBucketNotFound, ErrExists, ErrPrecondition, ErrNotModified,
+	ErrInvalidArgument, ErrInvalidRange, ErrPermission, ErrUnauthenticated, ErrUnsupported, ErrThrottled}
+
+func classOf(err error) error {
+	for _, c := range classes {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
+}
+
+// remap gives a conditional write's failure the class its condition
+// says: a key that exists under IfAbsent is ErrExists whatever the
+// backend answered (412 on S3), and a missing key under IfMatch is
+// ErrPrecondition (rules P3 and P4).
+func remap(err error, ifAbsent bool, ifMatch string) error {
+	var oe *Error
+	if !errors.As(err, &oe) {
+		return err
+	}
+	switch {
+	case ifAbsent && oe.Kind == ErrPrecondition:
+		oe.Kind = ErrExists
+	case ifMatch != "" && oe.Kind == ErrNotFound:
+		oe.Kind = ErrPrecondition
+	}
+	return err
+}
+
+func (s *portable) Stat(ctx context.Context, key string) (Attrs, error) {
+	full, err := s.ns.Stat(key)
+	if err != nil {
+		return Attrs{}, err
+	}
+	if err := s.begin(ctx, "stat", key); err != nil {
+		return Attrs{}, err
+	}
+	a, err := s.b.Stat(ctx, full)
+	if err != nil {
+		return Attrs{}, s.fail("stat", key, err)
+	}
+	a.Key = key
+	return Attrs(a), nil
+}
+
+func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (*Reader, error) {
+	full, err := s.ns.Get(key, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.begin(ctx, "get", key); err != nil {
+		return nil, err
+	}
+	req := driver.GetRequest{Length: -1}
+	var rng *Range
+	if opts != nil {
+		req.IfMatch, req.IfNoneMatch = opts.IfMatch, opts.IfNoneMatch
+		if rng = opts.Range; rng != nil {
+			req.Offset, req.Length = rng.Offset, rng.Length
+			if _, bounded := rng.Last(); !bounded && rng.Length != 0 {
+				req.Length = -1
+			}
+		}
+	}
+	obj, err := s.b.Get(ctx, full, req)
+	if err != nil {
+		return nil, s.fail("get", key, err)
+	}
+	attrs := Attrs(obj.Attrs)
+	attrs.Key = key
+	off, n, err := s.ns.ResolveRange(key, rng, attrs.Size)
+	if err == nil {
+		err = s.served(key, obj, off, n)
+	}
+	if err != nil {
+		obj.Body.Close()
+		return nil, err
+	}
+	return NewResumableReader(ctx, obj.Body, attrs, off, n, s.reopen(key, full)), nil
+}
+
+// served checks that a driver's read carries exactly the bytes [off,
+// off+n) that were asked for (rule G5), before a byte is served.
+func (s *portable) served(key string, obj *driver.Object, off, n int64) error {
+	if obj.Offset == off && obj.Length == n {
+		return nil
+	}
+	return &Error{Driver: s.ns.Driver, Op: "get", Key: key,
+		Err:  fmt.Errorf("the backend served %d bytes at offset %d of the %d-byte object where %d bytes at offset %d were asked for", obj.Length, obj.Offset, obj.Attrs.Size, n, off),
+		Hint: "no byte was served; a server or proxy that does not honour Range headers cannot serve ranged reads"}
+}
+
+// reopen returns how a Reader of key resumes: a Get of the bytes not yet
+// served, pinned to the ETag read first. Another ETag, or other bytes,
+// fail the read rather than mix versions or skip bytes.
+func (s *portable) reopen(key, full string) ReopenFunc {
+	return func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
+		if err := s.begin(ctx, "get", key); err != nil {
+			return nil, err
+		}
+		obj, err := s.b.Get(ctx, full, driver.GetRequest{Offset: offset, Length: length, IfMatch: etag})
+		if err != nil {
+			return nil, remap(s.fail("get", key, err), false, etag)
+		}
+		if obj.Attrs.ETag != etag {
+			obj.Body.Close()
+			return nil, &Error{Driver: s.ns.Driver, Op: "get", Key: key, Kind: ErrPrecondition,
+				Err: fmt.Errorf("resuming the read of ETag %s, the backend answered with ETag %s", etag, obj.Attrs.ETag)}
+		}
+		if err := s.served(key, obj, offset, length); err != nil {
+			obj.Body.Close()
+			return nil, err
+		}
+		return obj.Body, nil
+	}
+}
+
+func (s *portable) Put(ctx context.Context, key string, body io.Reader, opts *PutOptions) (Attrs, error) {
+	full, err := s.ns.Put(key, opts)
+	if err != nil {
+		return Attrs{}, err
+	}
+	if err := s.begin(ctx, "put", key); err != nil {
+		return Attrs{}, err
+	}
+	var o PutOptions
+	if opts != nil {
+		o = *opts
+	}
+	if body == nil {
+		body = strings.NewReader("")
+	}
+	size := bodySize(body)
+	prog := NewProgress(o.Progress)
+	defer prog.Stop()
+	prog.Start(size)
+	a, err := s.b.Put(ctx, full, body, driver.PutRequest{
+		ContentType: ContentTypeOrDefault(o.ContentType),
+		Metadata:    NormalizeMetadata(o.Metadata),
+		IfAbsent:    o.IfAbsent,
+		IfMatch:     o.IfMatch,
+		Size:        size,
+		PartSize:    o.PartSize,
+		Concurrency: o.Concurrency,
+		Progress:    progressOf(prog),
+	})
+	if err != nil {
+		return Attrs{}, remap(s.fail("put", key, err), o.IfAbsent, o.IfMatch)
+	}
+	prog.Finish(a.Size)
+	a.Key = key
+	return Attrs(a), nil
+}
+
+// bodySize returns the size of a Put body that tells it (Size for a body
+// read with ReadAt, else Len), or -1.
+func bodySize(body io.Reader) int64 {
+	if _, n, ok := ReaderAtBody(body); ok {
+		return n
+	}
+	if l, ok := body.(interface{ Len() int }); ok {
+		return int64(l.Len())
+	}
+	return -1
+}
+
+// progressOf returns p as a driver.Progress; a nil p does nothing.
+func progressOf(p *Progress) driver.Progress {
+	if p == nil {
+		return noProgress{}
+	}
+	return p
+}
+
+type noProgress struct{}
+
+func (noProgress) Start(int64) {}
+func (noProgress) Add(int64)   {}
+
+func (s *portable) Delete(ctx context.Context, key string) error {
+	full, err := s.ns.Delete(key)
+	if err != nil {
+		return err
+	}
+	if err := s.begin(ctx, "delete", key); err != nil {
+		return err
+	}
+	if err := s.b.Delete(ctx, full); err != nil && !errors.Is(err, ErrNotFound) {
+		return s.fail("delete", key, err)
+	}
+	return nil
+}
+
+func (s *portable) Copy(ctx context.Context, dst, src string, opts *CopyOptions) (Attrs, error) {
+	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
+	if err != nil {
+		return Attrs{}, err
+	}
+	if err := s.begin(ctx, "copy", dst); err != nil {
+		return Attrs{}, err
+	}
+	var o CopyOptions
+	if opts != nil {
+		o = *opts
+	}
+	prog := NewProgress(o.Progress)
+	defer prog.Stop()
+	a, err := s.b.Copy(ctx, fullDst, fullSrc, driver.CopyRequest{IfAbsent: o.IfAbsent, IfMatch: o.IfMatch, Progress: progressOf(prog)})
+	if err != nil {
+		// The key of a failure is src's when src is what failed.
+		k := dst
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrPrecondition) && o.IfMatch != "" {
+			k = src
+		}
+		return Attrs{}, remap(s.fail("copy", k, err), o.IfAbsent, "")
+	}
+	prog.Finish(a.Size)
+	a.Key = dst
+	return Attrs(a), nil
+}
+
+// maxEmptyPages is how many pages in a row may come back empty yet with
+// a next token before List gives up on a backend that does not progress.
+// MinIO sends one such page at the end of some listings.
+const maxEmptyPages = 100
+
+func (s *portable) List(ctx context.Context, opts *ListOptions) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		o, err := s.ns.List(opts)
+		if err == nil {
+			err = s.begin(ctx, "list", "")
+		}
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		req := driver.ListRequest{Prefix: o.Prefix, Delimiter: o.Delimiter, StartAfter: o.StartAfter, PageSize: o.PageSize}
+		fail := func(format string, args ...any) {
+			yield(Entry{}, &Error{Driver: s.ns.Driver, Op: "list", Err: fmt.Errorf(format, args...)})
+		}
+		var (
+			last       string // the last key yielded, in backend terms
+			yielded    bool
+			emptyPages int
+		)
+		for {
+			if err := s.begin(ctx, "list", ""); err != nil {
+				yield(Entry{}, err)
+				return
+			}
+			page, err := s.b.List(ctx, req)
+			if err != nil {
+				yield(Entry{}, s.fail("list", "", err))
+				return
+			}
+			entries := 0
+			for _, e := range page.Entries {
+				full := e.Key
+				switch {
+				case yielded && full < last:
+					fail("the backend listed key %q after %q; listings are in byte order", full, last)
+					return
+				case yielded && full == last:
+					continue // a common prefix repeated at a page boundary
+				case !strings.HasPrefix(full, o.Prefix), o.StartAfter != "" && full <= o.StartAfter:
+					continue // outside what was asked
+				case !e.IsPrefix && !s.ns.Addressable(s.ns.Rel(full)):
+					continue // a name the backend holds but cannot address
+				}
+				last, yielded = full, true
+				entries++
+				e.Key = s.ns.Rel(full)
+				if !yield(Entry{Attrs: Attrs(e.Attrs), IsPrefix: e.IsPrefix}, nil) {
+					return
+				}
+			}
+			switch {
+			case page.Next == "":
+				return
+			case page.Next == req.Token:
+				fail("the backend sent the same continuation token twice; the listing does not advance")
+				return
+			}
+			if entries == 0 {
+				if emptyPages++; emptyPages > maxEmptyPages {
+					fail("the backend sent %d empty pages in a row; the listing does not advance", emptyPages)
+					return
+				}
+			} else {
+				emptyPages = 0
+			}
+			req.Token = page.Next
+		}
+	}
+}
+
+// Close closes the driver's bucket once; later calls fail before they
+// reach it.
+func (s *portable) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return s.b.Close()
+}
