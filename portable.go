@@ -29,14 +29,15 @@ func NewStore(b driver.Bucket, urlPath string) (Store, error) {
 	if info.Native {
 		ns.Keys = KeysNative
 	}
-	return &portable{b: b, ns: ns}, nil
+	return &portable{b: b, ns: ns, noCondGet: info.NoConditionalGet}, nil
 }
 
 // portable is the Store over a driver.Bucket.
 type portable struct {
-	b      driver.Bucket
-	ns     Namespace
-	closed atomic.Bool
+	b         driver.Bucket
+	ns        Namespace
+	noCondGet bool // driver.Info.NoConditionalGet
+	closed    atomic.Bool
 }
 
 var errClosed = errors.New("the store is closed")
@@ -136,6 +137,11 @@ func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (*Read
 	}
 	req := driver.GetRequest{Length: -1}
 	var rng *Range
+	if opts != nil && s.noCondGet && (opts.IfMatch != "" || opts.IfNoneMatch != "") {
+		return nil, &Error{Driver: s.ns.Driver, Op: "get", Key: key, Kind: ErrUnsupported,
+			Err:  errors.New("IfMatch and IfNoneMatch on Get: this driver's backend has no conditional read"),
+			Hint: "read without the condition, or use a driver whose backend reads conditionally (s3, azblob, mem, file)"}
+	}
 	if opts != nil {
 		req.IfMatch, req.IfNoneMatch = opts.IfMatch, opts.IfNoneMatch
 		if rng = opts.Range; rng != nil {
@@ -159,7 +165,11 @@ func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (*Read
 		obj.Body.Close()
 		return nil, err
 	}
-	return NewResumableReader(ctx, obj.Body, attrs, off, n, s.reopen(key, full)), nil
+	var reopen ReopenFunc
+	if !s.noCondGet {
+		reopen = s.reopen(key, full)
+	}
+	return NewResumableReader(ctx, obj.Body, attrs, off, n, reopen), nil
 }
 
 // served checks that a driver's read carries exactly the bytes [off,

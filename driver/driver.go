@@ -91,6 +91,10 @@ type Info struct {
 	// Native makes the store create any key Rules allow (rule K4, the
 	// keys=native URL parameter), not only portable ones.
 	Native bool
+	// NoConditionalGet says the backend cannot read conditionally: the
+	// store answers a Get's IfMatch and IfNoneMatch with ErrUnsupported,
+	// and does not resume a broken read, which needs If-Match.
+	NoConditionalGet bool
 }
 
 // Attrs describes one object. It has the fields of objstore.Attrs, and

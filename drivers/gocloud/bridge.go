@@ -7,7 +7,7 @@
 // the gocloud driver, such as gocloud.dev/blob/s3blob), and Wrap adapts a
 // *blob.Bucket the app already has. The bridge keeps objstore's contract
 // where gocloud can express it: keys and options are validated by
-// objstore.Namespace before any request, errors carry objstore's classes
+// the portable store before any request, errors carry objstore's classes
 // with the gocloud (and SDK) error reachable through errors.As, ETags are
 // quoted. Where gocloud cannot express a rule atomically (IfMatch on Put,
 // IfMatch and IfNoneMatch on Get, conditional Copy) the bridge returns
@@ -22,18 +22,15 @@ package gocloud
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"net/url"
-	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // DefaultDriver is the Driver name of a wrapped bucket's errors when
@@ -64,7 +61,7 @@ type Options struct {
 	// their own name: relative paths with no empty, "." or ".." segment
 	// and no segment ending in "."; docs/GOCLOUD.md gives the rules of
 	// each driver.
-	KeyRules *objstore.KeyRules
+	KeyRules *driver.KeyRules
 }
 
 // The keys each gocloud driver of gocloud.dev v0.47.0 stores under their
@@ -78,40 +75,40 @@ type Options struct {
 // key's name.
 var (
 	// memblob, s3blob on AWS, gcsblob: anything up to 1024 bytes.
-	anyKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen}
+	anyKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen}
 	// s3blob at an endpoint=: the server may store "/a" as "a" (MinIO),
 	// and "a//b" or "a/./b" as "a/b" (versitygw).
-	s3ServerKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/s3blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, CleanSegments: true}
+	s3ServerKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob/s3blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, CleanSegments: true}
 	// azureblob: the service strips a dot that ends a segment.
-	azureKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/azureblob", MaxLen: 1024, UTF16: true, NoDotEnd: true}
+	azureKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob/azureblob", MaxLen: 1024, UTF16: true, NoDotEnd: true}
 	// fileblob: "a/./b" is the file a/b, and "/a" the file a.
-	fileKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
+	fileKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
 	// wrapKeyRules are the KeyRules of a wrapped bucket whose Options do
 	// not say: keys that every gocloud driver stores under their own name.
-	wrapKeyRules = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, NoDotEnd: true, MaxSegment: 255}
+	wrapKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, NoDotEnd: true, MaxSegment: 255}
 )
 
 // schemeKeyRules are the KeyRules of each scheme OpenURL opens.
-var schemeKeyRules = map[string]objstore.KeyRules{
+var schemeKeyRules = map[string]driver.KeyRules{
 	"mem": anyKeyRules, "s3": anyKeyRules, "gs": anyKeyRules, "azblob": azureKeyRules, "file": fileKeyRules,
 }
 
-// Store is an objstore.Store over a gocloud.dev *blob.Bucket. It is safe
-// for concurrent use, as *blob.Bucket is.
-type Store struct {
+// bridge is the driver.Bucket over a gocloud.dev *blob.Bucket; the
+// portable store over it (objstore.NewStore) validates, wraps errors and
+// counts progress. It is safe for concurrent use, as *blob.Bucket is.
+type bridge struct {
 	b        *blob.Bucket
-	ns       objstore.Namespace
+	scheme   string
+	rules    driver.KeyRules
+	native   bool
 	ifAbsent bool // the driver honours IfNotExist atomically
 	owns     bool // Close closes b
-	closed   atomic.Bool
 }
-
-var _ objstore.Store = (*Store)(nil)
 
 // Wrap returns a Store over b. The Store does not own b: its Close leaves b
 // open for the caller to close. An invalid Options.Prefix gives
 // ErrInvalidArgument.
-func Wrap(b *blob.Bucket, opts *Options) (*Store, error) {
+func Wrap(b *blob.Bucket, opts *Options) (objstore.Store, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -119,39 +116,25 @@ func Wrap(b *blob.Bucket, opts *Options) (*Store, error) {
 	if o.Driver == "" {
 		o.Driver = DefaultDriver
 	}
-	ns, err := objstore.NewNamespace(o.Driver, &url.URL{Path: o.Prefix})
-	if err != nil {
-		return nil, err
-	}
 	if msg := objstore.CheckKeyMode(o.Keys); msg != "" {
 		return nil, objstore.InvalidArgument(o.Driver, "open", "", msg)
 	}
-	ns.Keys, ns.Native = o.Keys, wrapKeyRules
+	br := &bridge{b: b, scheme: o.Driver, rules: wrapKeyRules, native: o.Keys == objstore.KeysNative, ifAbsent: o.AtomicIfNotExist}
 	if o.KeyRules != nil {
-		ns.Native = *o.KeyRules
+		br.rules = *o.KeyRules
 	}
-	return &Store{b: b, ns: ns, ifAbsent: o.AtomicIfNotExist}, nil
+	return objstore.NewStore(br, o.Prefix)
 }
 
-// Bucket returns the *blob.Bucket under s, for what only gocloud offers
-// (As, SignedURL).
-func (s *Store) Bucket() *blob.Bucket { return s.b }
-
-var errClosed = errors.New("the store is closed")
-
-// begin checks the context and the handle before any request.
-func (s *Store) begin(ctx context.Context, op, key string) error {
-	if err := ctx.Err(); err != nil {
-		return &objstore.Error{Driver: s.ns.Driver, Op: op, Key: key, Err: err}
-	}
-	if s.closed.Load() {
-		return &objstore.Error{Driver: s.ns.Driver, Op: op, Key: key, Err: errClosed}
-	}
-	return nil
+// Info says what the wrapped driver can address; gocloud has no
+// conditional read, so the portable store refuses IfMatch and
+// IfNoneMatch on Get and does not resume a broken read.
+func (s *bridge) Info() driver.Info {
+	return driver.Info{Scheme: s.scheme, Rules: s.rules, Native: s.native, NoConditionalGet: true}
 }
 
-func (s *Store) attrs(key string, a *blob.Attributes) objstore.Attrs {
-	return objstore.Attrs{
+func attrs(key string, a *blob.Attributes) driver.Attrs {
+	return driver.Attrs{
 		Key:         key,
 		Size:        a.Size,
 		ETag:        objstore.QuoteETag(a.ETag),
@@ -162,19 +145,12 @@ func (s *Store) attrs(key string, a *blob.Attributes) objstore.Attrs {
 }
 
 // Stat returns the attributes of the object at key: one Attributes call.
-func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
-	full, err := s.ns.Stat(key)
+func (s *bridge) Stat(ctx context.Context, key string) (driver.Attrs, error) {
+	a, err := s.b.Attributes(ctx, key)
 	if err != nil {
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, s.fail(ctx, err)
 	}
-	if err := s.begin(ctx, "stat", key); err != nil {
-		return objstore.Attrs{}, err
-	}
-	a, err := s.b.Attributes(ctx, full)
-	if err != nil {
-		return objstore.Attrs{}, s.fail(ctx, "stat", key, err)
-	}
-	return s.attrs(key, a), nil
+	return attrs(key, a), nil
 }
 
 // getAttempts bounds how often Get retries when the object changes between
@@ -184,47 +160,38 @@ const getAttempts = 5
 // Get opens the object at key. gocloud's reader carries no ETag or
 // metadata, so Get asks for the attributes first, then reads the range,
 // and checks that the reader saw the same version (size and modification
-// time); if not, it starts over, up to five times; under a steady stream of overwrites it can still give up, with an error and never with mismatched attributes. IfMatch and
-// IfNoneMatch give ErrUnsupported: gocloud has no conditional read.
-func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
-	full, err := s.ns.Get(key, opts)
-	if err != nil {
-		return nil, err
-	}
-	var o objstore.GetOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.IfMatch != "" || o.IfNoneMatch != "" {
-		return nil, s.unsupported("get", key, "IfMatch and IfNoneMatch on Get: gocloud.dev/blob has no conditional read")
-	}
-	if err := s.begin(ctx, "get", key); err != nil {
-		return nil, err
-	}
+// time); if not, it starts over, up to five times; under a steady stream
+// of overwrites it can still give up, with an error and never with
+// mismatched attributes. gocloud has no conditional read (Info says so).
+func (s *bridge) Get(ctx context.Context, key string, r driver.GetRequest) (*driver.Object, error) {
 	for attempt := 1; ; attempt++ {
-		a, err := s.b.Attributes(ctx, full)
+		a, err := s.b.Attributes(ctx, key)
 		if err != nil {
-			return nil, s.fail(ctx, "get", key, err)
+			return nil, s.fail(ctx, err)
 		}
-		attrs := s.attrs(key, a)
-		offset, length, err := s.ns.ResolveRange(key, o.Range, attrs.Size)
-		if err != nil {
-			return nil, err
+		if r.Offset > a.Size {
+			return nil, driver.Errorf(driver.ErrInvalidRange, fmt.Sprintf("Range.Offset %d is past the end of the %d-byte object", r.Offset, a.Size))
 		}
+		length := a.Size - r.Offset
+		if r.Length >= 0 && r.Length < length {
+			length = r.Length
+		}
+		obj := &driver.Object{Attrs: attrs(key, a), Offset: r.Offset, Length: length}
 		if length == 0 {
-			return objstore.NewReader(io.NopCloser(bytes.NewReader(nil)), attrs, offset, 0), nil
+			obj.Body = io.NopCloser(bytes.NewReader(nil))
+			return obj, nil
 		}
-		r, err := s.b.NewRangeReader(ctx, full, offset, length, nil)
+		rr, err := s.b.NewRangeReader(ctx, key, r.Offset, length, nil)
 		if err != nil {
-			return nil, s.fail(ctx, "get", key, err)
+			return nil, s.fail(ctx, err)
 		}
-		if r.Size() == a.Size && sameModTime(r.ModTime(), a.ModTime) {
-			return objstore.NewReader(&body{ctx: ctx, r: r, s: s, key: key}, attrs, offset, length), nil
+		if rr.Size() == a.Size && sameModTime(rr.ModTime(), a.ModTime) {
+			obj.Body = &body{ctx: ctx, r: rr, s: s}
+			return obj, nil
 		}
-		r.Close()
+		rr.Close()
 		if attempt == getAttempts {
-			return nil, &objstore.Error{Driver: s.ns.Driver, Op: "get", Key: key,
-				Err: fmt.Errorf("the object changed between reading its attributes and its body, %d times in a row", getAttempts)}
+			return nil, fmt.Errorf("the object changed between reading its attributes and its body, %d times in a row", getAttempts)
 		}
 	}
 }
@@ -245,17 +212,16 @@ func sameModTime(read, attr time.Time) bool {
 type body struct {
 	ctx context.Context
 	r   *blob.Reader
-	s   *Store
-	key string
+	s   *bridge
 }
 
 func (b *body) Read(p []byte) (int, error) {
 	if err := b.ctx.Err(); err != nil {
-		return 0, b.s.fail(b.ctx, "get", b.key, err)
+		return 0, err
 	}
 	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = b.s.fail(b.ctx, "get", b.key, err)
+		err = b.s.fail(b.ctx, err)
 	}
 	return n, err
 }
@@ -278,96 +244,59 @@ func (b *body) Close() error { return b.r.Close() }
 // azureblob), so that the call with done == size can come before the
 // write is committed: gocloud reports nothing finer. Put returning nil is
 // what says the object is stored.
-func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
-	full, err := s.ns.Put(key, opts)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	var o objstore.PutOptions
-	if opts != nil {
-		o = *opts
-	}
+func (s *bridge) Put(ctx context.Context, key string, r io.Reader, o driver.PutRequest) (driver.Attrs, error) {
 	switch {
 	case o.IfMatch != "":
-		return objstore.Attrs{}, s.unsupported("put", key, "IfMatch on Put: gocloud.dev/blob has no conditional overwrite")
+		return driver.Attrs{}, unsupported("IfMatch on Put: gocloud.dev/blob has no conditional overwrite")
 	case o.IfAbsent && !s.ifAbsent:
-		return objstore.Attrs{}, s.unsupported("put", key, "IfAbsent on Put: this bucket's gocloud driver does not check IfNotExist atomically")
+		return driver.Attrs{}, unsupported("IfAbsent on Put: this bucket's gocloud driver does not check IfNotExist atomically")
 	}
-	ct := objstore.ContentTypeOrDefault(o.ContentType)
+	ct := o.ContentType
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return objstore.Attrs{}, objstore.InvalidArgument(s.ns.Driver, "put", key, fmt.Sprintf("ContentType %q is not a media type gocloud accepts: %v", ct, err))
+		return driver.Attrs{}, driver.Errorf(driver.ErrInvalidArgument, fmt.Sprintf("ContentType %q is not a media type gocloud accepts: %v", ct, err))
 	}
 	if canon := mime.FormatMediaType(mt, params); canon != ct {
-		return objstore.Attrs{}, &objstore.Error{Driver: s.ns.Driver, Op: "put", Key: key, Kind: objstore.ErrUnsupported,
+		return driver.Attrs{}, &driver.Error{Kind: driver.ErrUnsupported,
 			Err:  fmt.Errorf("gocloud.dev/blob would store ContentType %q as %q", ct, canon),
 			Hint: fmt.Sprintf("pass the canonical form %q", canon)}
 	}
-	if err := s.begin(ctx, "put", key); err != nil {
-		return objstore.Attrs{}, err
-	}
-	if r == nil {
-		r = bytes.NewReader(nil)
-	}
-	prog := objstore.NewProgress(o.Progress)
-	defer prog.Stop()
-	prog.Start(bodySize(r))
-	if err := s.write(ctx, full, r, prog, &blob.WriterOptions{
+	if err := s.write(ctx, key, r, o.Progress, &blob.WriterOptions{
 		ContentType:                 ct,
 		DisableContentTypeDetection: true,
-		Metadata:                    objstore.NormalizeMetadata(o.Metadata),
+		Metadata:                    o.Metadata,
 		IfNotExist:                  o.IfAbsent,
 		BufferSize:                  int(o.PartSize),
 		MaxConcurrency:              o.Concurrency,
 	}); err != nil {
-		var oe *objstore.Error
-		if errors.As(err, &oe) {
-			oe.Key = key
-			if o.IfAbsent && oe.Kind == objstore.ErrPrecondition {
-				oe.Kind = objstore.ErrExists
-			}
-		}
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, err
 	}
-	a, err := s.b.Attributes(ctx, full)
+	a, err := s.b.Attributes(ctx, key)
 	if err != nil {
-		return objstore.Attrs{}, s.fail(ctx, "put", key, err)
+		return driver.Attrs{}, s.fail(ctx, err)
 	}
-	prog.Finish(a.Size)
-	return s.attrs(key, a), nil
-}
-
-// bodySize returns the size of a Put body that tells it (Size for a body
-// that ReaderAtBody accepts, else Len), or -1.
-func bodySize(body io.Reader) int64 {
-	if _, n, ok := objstore.ReaderAtBody(body); ok {
-		return n
-	}
-	if l, ok := body.(interface{ Len() int }); ok {
-		return int64(l.Len())
-	}
-	return -1
+	return attrs(key, a), nil
 }
 
 // write uploads r to full with blob.Bucket.Upload and commits it, or
 // aborts it. A body that fails cancels the upload's context before gocloud
 // closes the writer, which gocloud drivers take as an abort (memblob and
-// fileblob would otherwise commit what they had buffered). The error
-// returned is an *objstore.Error. (Before v0.49, gocloud azureblob's
-// writer panicked in Close after a failed upload; v0.49 fixed it, and the
-// bridge no longer recovers panics, which would hide a real bug.)
-func (s *Store) write(ctx context.Context, full string, r io.Reader, prog *objstore.Progress, wo *blob.WriterOptions) error {
+// fileblob would otherwise commit what they had buffered). (Before v0.49,
+// gocloud azureblob's writer panicked in Close after a failed upload;
+// v0.49 fixed it, and the bridge no longer recovers panics, which would
+// hide a real bug.)
+func (s *bridge) write(ctx context.Context, full string, r io.Reader, prog driver.Progress, wo *blob.WriterOptions) error {
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	body := &abortingReader{r: r, cancel: cancel, prog: prog}
 	uerr := s.b.Upload(wctx, full, body, wo)
 	switch {
 	case body.err != nil:
-		return s.fail(ctx, "put", full, body.err)
+		return s.fail(ctx, body.err)
 	case ctx.Err() != nil:
-		return s.fail(ctx, "put", full, ctx.Err())
+		return s.fail(ctx, ctx.Err())
 	case uerr != nil:
-		return s.fail(ctx, "put", full, uerr)
+		return s.fail(ctx, uerr)
 	}
 	return nil
 }
@@ -377,7 +306,7 @@ func (s *Store) write(ctx context.Context, full string, r io.Reader, prog *objst
 type abortingReader struct {
 	r      io.Reader
 	cancel context.CancelCauseFunc
-	prog   *objstore.Progress
+	prog   driver.Progress
 	err    error
 }
 
@@ -392,66 +321,36 @@ func (a *abortingReader) Read(p []byte) (int, error) {
 }
 
 // Delete removes the object at key. gocloud reports a missing key as
-// NotFound; objstore's Delete of a missing key succeeds.
-func (s *Store) Delete(ctx context.Context, key string) error {
-	full, err := s.ns.Delete(key)
-	if err != nil {
-		return err
-	}
-	if err := s.begin(ctx, "delete", key); err != nil {
-		return err
-	}
-	err = s.b.Delete(ctx, full)
-	if err != nil && gcerrors.Code(err) == gcerrors.NotFound && ctx.Err() == nil && !s.bucketGone(ctx, err) {
-		return nil
-	}
-	return s.fail(ctx, "delete", key, err)
+// NotFound; so does the portable store's Delete of a missing key, nil.
+// A missing bucket is ErrBucketNotFound.
+func (s *bridge) Delete(ctx context.Context, key string) error {
+	return s.fail(ctx, s.b.Delete(ctx, key))
 }
 
 // Copy copies src to dst with blob.Bucket.Copy, then reads dst's
 // attributes to return them. IfAbsent and IfMatch give ErrUnsupported:
 // gocloud's Copy takes no condition. Progress gets (0, -1) before the
 // copy and (size, size) after it, as gocloud's Copy reports no size.
-func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (objstore.Attrs, error) {
-	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
+func (s *bridge) Copy(ctx context.Context, dst, src string, r driver.CopyRequest) (driver.Attrs, error) {
+	if r.IfAbsent || r.IfMatch != "" {
+		return driver.Attrs{}, unsupported("IfAbsent and IfMatch on Copy: gocloud.dev/blob's Copy takes no condition")
+	}
+	r.Progress.Start(-1) // gocloud's Copy tells nothing of the size
+	if err := s.b.Copy(ctx, dst, src, nil); err != nil {
+		return driver.Attrs{}, s.fail(ctx, err)
+	}
+	a, err := s.b.Attributes(ctx, dst)
 	if err != nil {
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, s.fail(ctx, err)
 	}
-	if opts != nil && (opts.IfAbsent || opts.IfMatch != "") {
-		return objstore.Attrs{}, s.unsupported("copy", dst, "IfAbsent and IfMatch on Copy: gocloud.dev/blob's Copy takes no condition")
-	}
-	if err := s.begin(ctx, "copy", dst); err != nil {
-		return objstore.Attrs{}, err
-	}
-	var prog *objstore.Progress
-	if opts != nil {
-		prog = objstore.NewProgress(opts.Progress)
-	}
-	defer prog.Stop()
-	prog.Start(-1) // gocloud's Copy tells nothing of the size
-	if err := s.b.Copy(ctx, fullDst, fullSrc, nil); err != nil {
-		key := dst
-		if gcerrors.Code(err) == gcerrors.NotFound {
-			key = src
-		}
-		return objstore.Attrs{}, s.fail(ctx, "copy", key, err)
-	}
-	a, err := s.b.Attributes(ctx, fullDst)
-	if err != nil {
-		return objstore.Attrs{}, s.fail(ctx, "copy", dst, err)
-	}
-	prog.Finish(a.Size)
-	return s.attrs(dst, a), nil
+	return attrs(dst, a), nil
 }
 
-// Close makes later calls fail. It closes the bucket only when the Store
-// opened it from a URL; a wrapped bucket stays open for its owner.
-func (s *Store) Close() error {
-	if s.closed.Swap(true) || !s.owns {
+// Close closes the bucket only when the store opened it from a URL; a
+// wrapped bucket stays open for its owner.
+func (s *bridge) Close() error {
+	if !s.owns {
 		return nil
 	}
-	if err := s.b.Close(); err != nil {
-		return &objstore.Error{Driver: s.ns.Driver, Op: "close", Err: err}
-	}
-	return nil
+	return s.b.Close()
 }

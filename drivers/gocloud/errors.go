@@ -11,6 +11,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // codeKinds maps gocloud's portable error codes to objstore's classes.
@@ -44,7 +45,7 @@ func bucketMissing(err error) bool {
 // missing. When the error does not say (S3's HEAD answers a bare 404 for
 // both), it asks gocloud with IsAccessible: one more request, on the
 // not-found path only.
-func (s *Store) bucketGone(ctx context.Context, err error) bool {
+func (s *bridge) bucketGone(ctx context.Context, err error) bool {
 	if bucketMissing(err) {
 		return true
 	}
@@ -52,10 +53,10 @@ func (s *Store) bucketGone(ctx context.Context, err error) bool {
 	return aerr == nil && !ok
 }
 
-// fail wraps a gocloud error as an *objstore.Error of op on key, keeping
-// the gocloud error (and through it the SDK's) reachable with errors.As.
-// A done context is reported as such, whatever gocloud made of it.
-func (s *Store) fail(ctx context.Context, op, key string, err error) error {
+// fail classifies a gocloud error, keeping it (and through it the SDK's)
+// reachable with errors.As. A done context is reported as such, whatever
+// gocloud made of it. nil stays nil.
+func (s *bridge) fail(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -63,7 +64,7 @@ func (s *Store) fail(ctx context.Context, op, key string, err error) error {
 		if !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w: %w", cerr, err)
 		}
-		return &objstore.Error{Driver: s.ns.Driver, Op: op, Key: key, Err: err}
+		return err
 	}
 	code := gcerrors.Code(err)
 	kind := codeKinds[code]
@@ -82,7 +83,7 @@ func (s *Store) fail(ctx context.Context, op, key string, err error) error {
 		// ENOTDIR with code Unknown: no such object.
 		kind = objstore.ErrNotFound
 	}
-	return &objstore.Error{Driver: s.ns.Driver, Op: op, Key: key, Kind: kind, Err: err}
+	return &driver.Error{Kind: kind, Err: err}
 }
 
 // badRequest reports whether err carries an HTTP 400 response, as the S3
@@ -94,8 +95,8 @@ func badRequest(err error) bool {
 
 // unsupported is the error for an option gocloud cannot carry out
 // atomically.
-func (s *Store) unsupported(op, key, what string) error {
-	return &objstore.Error{Driver: s.ns.Driver, Op: op, Key: key, Kind: objstore.ErrUnsupported,
-		Err:  errors.New(what),
-		Hint: "gocloud.dev/blob has no portable way to do this atomically; use objstore's own s3, azblob or mem driver, which do"}
+func unsupported(what string) error {
+	return &driver.Error{Kind: driver.ErrUnsupported, Err: errors.New(what), Hint: unsupportedHint}
 }
+
+const unsupportedHint = "gocloud.dev/blob has no portable way to do this atomically; use objstore's own s3, azblob or mem driver, which do"

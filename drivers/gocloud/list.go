@@ -1,75 +1,50 @@
 package gocloud
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"io"
-	"iter"
 	"strings"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
-// errStuckToken is the error for a driver whose page token does not
-// advance.
-var errStuckToken = errors.New("the gocloud driver returned the same page token twice; stopping rather than looping forever")
-
-// List yields the objects under opts.Prefix a page at a time with
-// blob.Bucket.ListPage. Breaking out of the loop stops further requests.
+// List returns one page with blob.Bucket.ListPage; the token is
+// gocloud's page token.
 //
 // gocloud has no StartAfter: the bridge lists from the start of the prefix
 // and drops what sorts at or before StartAfter, so a StartAfter deep into
 // a large prefix costs the listing up to it. gocloud's list entries carry
 // no ETag: each object entry costs one Attributes call (an entry deleted
 // in between is left out). Both are noted in docs/GOCLOUD.md.
-func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[objstore.Entry, error] {
-	return func(yield func(objstore.Entry, error) bool) {
-		o, err := s.ns.List(opts)
-		if err == nil {
-			err = s.begin(ctx, "list", "")
-		}
+func (s *bridge) List(ctx context.Context, r driver.ListRequest) (driver.Page, error) {
+	token := blob.FirstPageToken
+	if r.Token != "" {
+		token = []byte(r.Token)
+	}
+	page, next, err := s.b.ListPage(ctx, token, r.PageSize, &blob.ListOptions{Prefix: r.Prefix, Delimiter: r.Delimiter})
+	if err != nil {
+		return driver.Page{}, s.fail(ctx, err)
+	}
+	out := driver.Page{Next: string(next), Entries: make([]driver.Entry, 0, len(page))}
+	for _, obj := range page {
+		e, ok, err := s.entry(ctx, obj, r.StartAfter)
 		if err != nil {
-			yield(objstore.Entry{}, err)
-			return
+			return driver.Page{}, err
 		}
-		lo := &blob.ListOptions{Prefix: o.Prefix, Delimiter: o.Delimiter}
-		token := blob.FirstPageToken
-		for len(token) > 0 {
-			if err := ctx.Err(); err != nil {
-				yield(objstore.Entry{}, s.fail(ctx, "list", "", err))
-				return
-			}
-			page, next, err := s.b.ListPage(ctx, token, o.PageSize, lo)
-			if err != nil {
-				yield(objstore.Entry{}, s.fail(ctx, "list", "", err))
-				return
-			}
-			if len(next) > 0 && bytes.Equal(next, token) {
-				yield(objstore.Entry{}, &objstore.Error{Driver: s.ns.Driver, Op: "list", Err: errStuckToken})
-				return
-			}
-			for _, obj := range page {
-				e, ok, err := s.entry(ctx, obj, o.StartAfter)
-				if err != nil {
-					yield(objstore.Entry{}, err)
-					return
-				}
-				if ok && !yield(e, nil) {
-					return
-				}
-			}
-			token = next
+		if ok {
+			out.Entries = append(out.Entries, e)
 		}
 	}
+	return out, nil
 }
 
 // entry converts one gocloud list result, reporting ok == false for one
 // to leave out: at or before startAfter, or deleted since it was listed.
-func (s *Store) entry(ctx context.Context, obj *blob.ListObject, startAfter string) (e objstore.Entry, ok bool, err error) {
+func (s *bridge) entry(ctx context.Context, obj *blob.ListObject, startAfter string) (e driver.Entry, ok bool, err error) {
 	if obj.IsDir {
 		// A common prefix stands for its keys: it is listed when one of
 		// them sorts after startAfter.
@@ -82,7 +57,7 @@ func (s *Store) entry(ctx context.Context, obj *blob.ListObject, startAfter stri
 		default:
 			return e, false, nil
 		}
-		return objstore.Entry{Attrs: objstore.Attrs{Key: s.ns.Rel(obj.Key)}, IsPrefix: true}, true, nil
+		return driver.Entry{Attrs: driver.Attrs{Key: obj.Key}, IsPrefix: true}, true, nil
 	}
 	if startAfter != "" && obj.Key <= startAfter {
 		return e, false, nil
@@ -92,13 +67,13 @@ func (s *Store) entry(ctx context.Context, obj *blob.ListObject, startAfter stri
 	case gcerrors.Code(err) == gcerrors.NotFound && ctx.Err() == nil && !bucketMissing(err):
 		return e, false, nil
 	case err != nil:
-		return e, false, s.fail(ctx, "list", "", err)
+		return e, false, s.fail(ctx, err)
 	}
-	return objstore.Entry{Attrs: objstore.Attrs{Key: s.ns.Rel(obj.Key), Size: a.Size, ETag: objstore.QuoteETag(a.ETag), ModTime: a.ModTime}}, true, nil
+	return driver.Entry{Attrs: driver.Attrs{Key: obj.Key, Size: a.Size, ETag: objstore.QuoteETag(a.ETag), ModTime: a.ModTime}}, true, nil
 }
 
 // anyAfter reports whether some key under prefix sorts after startAfter.
-func (s *Store) anyAfter(ctx context.Context, prefix, startAfter string) (bool, error) {
+func (s *bridge) anyAfter(ctx context.Context, prefix, startAfter string) (bool, error) {
 	it := s.b.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		obj, err := it.Next(ctx)
@@ -106,7 +81,7 @@ func (s *Store) anyAfter(ctx context.Context, prefix, startAfter string) (bool, 
 		case err != nil && err == io.EOF:
 			return false, nil
 		case err != nil:
-			return false, s.fail(ctx, "list", "", err)
+			return false, s.fail(ctx, err)
 		case obj.Key > startAfter:
 			return true, nil
 		}

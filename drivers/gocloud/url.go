@@ -70,10 +70,10 @@ func init() {
 // (gocloud's single-key bucket, which is no Store). A gocloud scheme
 // whose driver the app did not import gives ErrInvalidArgument naming the
 // package to import.
-func OpenURL(ctx context.Context, u *url.URL) (*Store, error) {
+func OpenURL(ctx context.Context, u *url.URL) (objstore.Store, error) {
 	driver := u.Scheme
 	inner, ok := strings.CutPrefix(driver, SchemePrefix)
-	fail := func(msg string) (*Store, error) { return nil, objstore.InvalidArgument(driver, "open", "", msg) }
+	fail := func(msg string) (objstore.Store, error) { return nil, objstore.InvalidArgument(driver, "open", "", msg) }
 	if !ok || inner == "" {
 		return fail(fmt.Sprintf("scheme %q does not start with %q", driver, SchemePrefix))
 	}
@@ -108,7 +108,7 @@ func OpenURL(ctx context.Context, u *url.URL) (*Store, error) {
 	}
 
 	target := &url.URL{Scheme: inner, Host: u.Host, RawQuery: rawQuery}
-	var ns objstore.Namespace
+	prefix := u.Path
 	switch inner {
 	case "file":
 		if u.Host != "" {
@@ -117,16 +117,10 @@ func OpenURL(ctx context.Context, u *url.URL) (*Store, error) {
 		if p := u.Path; p == "" || p != path.Clean(p) && p != path.Clean(p)+"/" {
 			return fail(fmt.Sprintf("the directory %q is not a clean absolute path", u.Path))
 		}
-		target.Path = u.Path
-		ns = objstore.Namespace{Driver: driver}
+		target.Path, prefix = u.Path, ""
 	case "mem":
 		if u.Host != "" {
 			return fail("gocloud+mem takes no name: each open is a new private memblob bucket; write " + driver + ":/// (objstore's own mem://NAME is shared by name)")
-		}
-		fallthrough
-	default:
-		if ns, err = objstore.NewNamespace(driver, u); err != nil {
-			return nil, err
 		}
 	}
 	mux := blob.DefaultURLMux()
@@ -147,12 +141,17 @@ func OpenURL(ctx context.Context, u *url.URL) (*Store, error) {
 		}
 		return nil, &objstore.Error{Driver: driver, Op: "open", Kind: kind, Err: err}
 	}
-	ns.Keys, ns.Native = keys, wrapKeyRules
+	br := &bridge{b: b, scheme: driver, rules: wrapKeyRules, native: keys == objstore.KeysNative, ifAbsent: atomicIfNotExist[inner], owns: true}
 	if r, ok := schemeKeyRules[inner]; ok {
-		ns.Native = r
+		br.rules = r
 	}
 	if inner == "s3" && q.Get("endpoint") != "" {
-		ns.Native = s3ServerKeyRules
+		br.rules = s3ServerKeyRules
 	}
-	return &Store{b: b, ns: ns, ifAbsent: atomicIfNotExist[inner], owns: true}, nil
+	s, err := objstore.NewStore(br, prefix)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return s, nil
 }
