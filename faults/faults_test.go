@@ -11,7 +11,6 @@ import (
 	"github.com/objstore-go/objstore/faults"
 )
 
-
 func TestInjectFailsTheNextCall(t *testing.T) {
 	ctx := t.Context()
 	s := faults.Wrap(memory.New(), "mem")
@@ -59,4 +58,3 @@ func TestInjectFailsTheNextCall(t *testing.T) {
 		t.Fatalf("Copy after Clear: %v", err)
 	}
 }
-

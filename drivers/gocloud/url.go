@@ -73,7 +73,9 @@ func init() {
 func OpenURL(ctx context.Context, u *url.URL) (objstore.Store, error) {
 	driver := u.Scheme
 	inner, ok := strings.CutPrefix(driver, SchemePrefix)
-	fail := func(msg string) (objstore.Store, error) { return nil, objstore.InvalidArgument(driver, "open", "", msg) }
+	fail := func(msg string) (objstore.Store, error) {
+		return nil, objstore.InvalidArgument(driver, "open", "", msg)
+	}
 	if !ok || inner == "" {
 		return fail(fmt.Sprintf("scheme %q does not start with %q", driver, SchemePrefix))
 	}
