@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/objstore-go/objstore/driver"
@@ -29,14 +30,16 @@ func NewStore(b driver.Bucket, urlPath string) (Store, error) {
 	if info.Native {
 		ns.Keys = KeysNative
 	}
-	return &portable{b: b, ns: ns, noCondGet: info.NoConditionalGet}, nil
+	ops, _ := b.(driver.Operations)
+	return &portable{b: b, ns: ns, noCondGet: info.NoConditionalGet, ops: ops}, nil
 }
 
 // portable is the Store over a driver.Bucket.
 type portable struct {
 	b         driver.Bucket
 	ns        Namespace
-	noCondGet bool // driver.Info.NoConditionalGet
+	noCondGet bool              // driver.Info.NoConditionalGet
+	ops       driver.Operations // nil when the driver has none
 	closed    atomic.Bool
 }
 
@@ -53,6 +56,22 @@ func (s *portable) begin(ctx context.Context, op, key string) error {
 	return nil
 }
 
+// start begins operation op on key (full in backend terms) after begin's
+// checks: in the driver's pipeline, when it has one (driver.Operations).
+// The caller defers end with its error.
+func (s *portable) start(ctx context.Context, op, key, full string) (context.Context, func(error) error, error) {
+	if err := s.begin(ctx, op, key); err != nil {
+		return ctx, nil, err
+	}
+	if s.ops == nil {
+		return ctx, noEnd, nil
+	}
+	ctx, end := s.ops.Begin(ctx, op, full)
+	return ctx, end, nil
+}
+
+func noEnd(err error) error { return err }
+
 // fail turns a driver's error into the *Error of op on key (rule E1). An
 // *Error passes through, with the caller's key when it has none.
 func (s *portable) fail(op, key string, err error) error {
@@ -61,12 +80,15 @@ func (s *portable) fail(op, key string, err error) error {
 
 // wrapError returns err as an *Error of driver, op and key: the class it
 // wraps becomes Kind, and a *driver.Error's hint and attempts carry over.
+// An *Error (one a pipeline built) gets the caller's op and key, not the
+// backend's.
 func wrapError(drv, op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var oe *Error
 	if errors.As(err, &oe) {
+		oe.Driver, oe.Op, oe.Key = drv, op, key
 		return err
 	}
 	e := &Error{Driver: drv, Op: op, Key: key, Kind: classOf(err), Err: err}
@@ -111,14 +133,16 @@ func remap(err error, ifAbsent bool, ifMatch string) error {
 	return err
 }
 
-func (s *portable) Stat(ctx context.Context, key string) (Attrs, error) {
+func (s *portable) Stat(ctx context.Context, key string) (_ Attrs, err error) {
 	full, err := s.ns.Stat(key)
 	if err != nil {
 		return Attrs{}, err
 	}
-	if err := s.begin(ctx, "stat", key); err != nil {
+	ctx, end, err := s.start(ctx, "stat", key, full)
+	if err != nil {
 		return Attrs{}, err
 	}
+	defer func() { err = end(err) }()
 	a, err := s.b.Stat(ctx, full)
 	if err != nil {
 		return Attrs{}, s.fail("stat", key, err)
@@ -127,14 +151,16 @@ func (s *portable) Stat(ctx context.Context, key string) (Attrs, error) {
 	return Attrs(a), nil
 }
 
-func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (*Reader, error) {
+func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (_ *Reader, err error) {
 	full, err := s.ns.Get(key, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.begin(ctx, "get", key); err != nil {
+	ctx, end, err := s.start(ctx, "get", key, full)
+	if err != nil {
 		return nil, err
 	}
+	defer func() { err = end(err) }()
 	req := driver.GetRequest{Length: -1}
 	var rng *Range
 	if opts != nil && s.noCondGet && (opts.IfMatch != "" || opts.IfNoneMatch != "") {
@@ -208,14 +234,16 @@ func (s *portable) reopen(key, full string) ReopenFunc {
 	}
 }
 
-func (s *portable) Put(ctx context.Context, key string, body io.Reader, opts *PutOptions) (Attrs, error) {
+func (s *portable) Put(ctx context.Context, key string, body io.Reader, opts *PutOptions) (_ Attrs, err error) {
 	full, err := s.ns.Put(key, opts)
 	if err != nil {
 		return Attrs{}, err
 	}
-	if err := s.begin(ctx, "put", key); err != nil {
+	ctx, end, err := s.start(ctx, "put", key, full)
+	if err != nil {
 		return Attrs{}, err
 	}
+	defer func() { err = end(err) }()
 	var o PutOptions
 	if opts != nil {
 		o = *opts
@@ -226,7 +254,7 @@ func (s *portable) Put(ctx context.Context, key string, body io.Reader, opts *Pu
 	size := bodySize(body)
 	prog := NewProgress(o.Progress)
 	defer prog.Stop()
-	prog.Start(size)
+	dprog := progressOf(prog, size)
 	a, err := s.b.Put(ctx, full, body, driver.PutRequest{
 		ContentType: ContentTypeOrDefault(o.ContentType),
 		Metadata:    NormalizeMetadata(o.Metadata),
@@ -235,11 +263,12 @@ func (s *portable) Put(ctx context.Context, key string, body io.Reader, opts *Pu
 		Size:        size,
 		PartSize:    o.PartSize,
 		Concurrency: o.Concurrency,
-		Progress:    progressOf(prog),
+		Progress:    dprog,
 	})
 	if err != nil {
 		return Attrs{}, remap(s.fail("put", key, err), o.IfAbsent, o.IfMatch)
 	}
+	dprog.begin() // the first report, if the driver made none
 	prog.Finish(a.Size)
 	a.Key = key
 	return Attrs(a), nil
@@ -257,48 +286,66 @@ func bodySize(body io.Reader) int64 {
 	return -1
 }
 
-// progressOf returns p as a driver.Progress; a nil p does nothing.
-func progressOf(p *Progress) driver.Progress {
-	if p == nil {
-		return noProgress{}
-	}
-	return p
+// progressOf returns p as the driver.Progress of a transfer of size bytes
+// (-1: unknown): the first report is (0, total) whichever call of the
+// driver's comes first. A driver that calls Start gives the total; one
+// that only adds bytes starts it with size. A nil p does nothing.
+func progressOf(p *Progress, size int64) *lazyProgress {
+	return &lazyProgress{p: p, size: size}
 }
 
-type noProgress struct{}
+type lazyProgress struct {
+	p    *Progress // nil-safe
+	size int64
+	once sync.Once
+}
 
-func (noProgress) Start(int64) {}
-func (noProgress) Add(int64)   {}
+// begin starts p with size, unless it was started.
+func (l *lazyProgress) begin() { l.once.Do(func() { l.p.Start(l.size) }) }
 
-func (s *portable) Delete(ctx context.Context, key string) error {
+// Start starts p with total; a later Start starts the attempt over.
+func (l *lazyProgress) Start(total int64) {
+	l.once.Do(func() {})
+	l.p.Start(total)
+}
+
+func (l *lazyProgress) Add(n int64)        { l.begin(); l.p.Add(n) }
+func (l *lazyProgress) Reached(done int64) { l.begin(); l.p.Reached(done) }
+
+func (s *portable) Delete(ctx context.Context, key string) (err error) {
 	full, err := s.ns.Delete(key)
 	if err != nil {
 		return err
 	}
-	if err := s.begin(ctx, "delete", key); err != nil {
+	ctx, end, err := s.start(ctx, "delete", key, full)
+	if err != nil {
 		return err
 	}
+	defer func() { err = end(err) }()
 	if err := s.b.Delete(ctx, full); err != nil && !errors.Is(err, ErrNotFound) {
 		return s.fail("delete", key, err)
 	}
 	return nil
 }
 
-func (s *portable) Copy(ctx context.Context, dst, src string, opts *CopyOptions) (Attrs, error) {
+func (s *portable) Copy(ctx context.Context, dst, src string, opts *CopyOptions) (_ Attrs, err error) {
 	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
 	if err != nil {
 		return Attrs{}, err
 	}
-	if err := s.begin(ctx, "copy", dst); err != nil {
+	ctx, end, err := s.start(ctx, "copy", dst, fullDst)
+	if err != nil {
 		return Attrs{}, err
 	}
+	defer func() { err = end(err) }()
 	var o CopyOptions
 	if opts != nil {
 		o = *opts
 	}
 	prog := NewProgress(o.Progress)
 	defer prog.Stop()
-	a, err := s.b.Copy(ctx, fullDst, fullSrc, driver.CopyRequest{IfAbsent: o.IfAbsent, IfMatch: o.IfMatch, Progress: progressOf(prog)})
+	dprog := progressOf(prog, -1)
+	a, err := s.b.Copy(ctx, fullDst, fullSrc, driver.CopyRequest{IfAbsent: o.IfAbsent, IfMatch: o.IfMatch, Progress: dprog})
 	if err != nil {
 		// The key of a failure is src's when src is what failed.
 		k := dst
@@ -307,6 +354,7 @@ func (s *portable) Copy(ctx context.Context, dst, src string, opts *CopyOptions)
 		}
 		return Attrs{}, remap(s.fail("copy", k, err), o.IfAbsent, "")
 	}
+	dprog.begin()
 	prog.Finish(a.Size)
 	a.Key = dst
 	return Attrs(a), nil
@@ -320,12 +368,29 @@ const maxEmptyPages = 100
 func (s *portable) List(ctx context.Context, opts *ListOptions) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		o, err := s.ns.List(opts)
-		if err == nil {
-			err = s.begin(ctx, "list", "")
-		}
 		if err != nil {
 			yield(Entry{}, err)
 			return
+		}
+		ctx, end, err := s.start(ctx, "list", "", "")
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		// An error is yielded last, after the operation ended, so that it
+		// carries what end adds.
+		ended := false
+		defer func() {
+			if !ended {
+				end(nil)
+			}
+		}()
+		yield0 := yield
+		yield = func(e Entry, err error) bool {
+			if err != nil {
+				ended, err = true, end(err)
+			}
+			return yield0(e, err)
 		}
 		req := driver.ListRequest{Prefix: o.Prefix, Delimiter: o.Delimiter, StartAfter: o.StartAfter, PageSize: o.PageSize}
 		fail := func(format string, args ...any) {

@@ -187,4 +187,23 @@ type Progress interface {
 	Start(total int64)
 	// Add records n more bytes moved.
 	Add(n int64)
+	// Reached records that done bytes have been moved in all, when that
+	// is more than recorded so far: for a count that can go back, such as
+	// the position in a request body that the transport reads again when
+	// it retries.
+	Reached(done int64)
+}
+
+// Operations is an optional interface for a driver whose requests go
+// through a pipeline that keeps state per user operation: a span, a log
+// line, one retry budget (rule R1). The portable store calls Begin once
+// per operation, before its first primitive call, with op "stat", "get",
+// "put", "delete", "list" or "copy" and the backend key ("" for list; dst
+// for copy). Every primitive call of that operation gets the context
+// Begin returns, a Get's resumed reads included, so that they all draw on
+// one budget. end gets the operation's outcome, the error the caller will
+// see (an *objstore.Error) or nil, and returns it, with what the pipeline
+// adds (the attempts made).
+type Operations interface {
+	Begin(ctx context.Context, op, key string) (_ context.Context, end func(error) error)
 }

@@ -49,7 +49,7 @@ func TestMissingBucketSettled(t *testing.T) {
 			for i, err := range statMisses(s) {
 				if !errors.Is(err, objstore.ErrBucketNotFound) || errors.Is(err, objstore.ErrNotFound) {
 					t.Errorf("Stat %d: %v; want ErrBucketNotFound, not ErrNotFound", i, err)
-				} else if !strings.Contains(err.Error(), s.bucket) {
+				} else if !strings.Contains(err.Error(), s.b.bucket) {
 					t.Errorf("Stat %d: %v does not name the bucket", i, err)
 				}
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/parts"
 	"github.com/objstore-go/objstore/internal/pipeline"
 )
@@ -73,7 +74,7 @@ func (u *upload) commit(ctx context.Context, completed []types.CompletedPart, if
 	gone := isNoSuchUpload(err)
 	cause := u.s.fail(ctx, u.op, u.key, err, c)
 	if gone {
-		cause = &objstore.Error{Driver: Scheme, Op: u.op, Key: u.key, Err: fmt.Errorf("%w: %w", errUploadGone, err),
+		cause = &driver.Error{Err: fmt.Errorf("%w: %w", errUploadGone, err),
 			Hint: "write again"}
 	}
 	switch {
@@ -144,9 +145,9 @@ func (u *upload) identify(ctx context.Context, c cond, want string, computed boo
 		"the attempt whose answer was lost may have stored this write before it", aws.ToString(head.ETag), want)
 	switch c {
 	case condIfAbsent:
-		return nil, &objstore.Error{Driver: Scheme, Op: u.op, Key: u.key, Kind: objstore.ErrExists, Err: fmt.Errorf("%s: %w", other, err)}
+		return nil, &driver.Error{Kind: objstore.ErrExists, Err: fmt.Errorf("%s: %w", other, err)}
 	case condIfMatch:
-		return nil, &objstore.Error{Driver: Scheme, Op: u.op, Key: u.key, Kind: objstore.ErrPrecondition, Err: fmt.Errorf("%s: %w", other, err)}
+		return nil, &driver.Error{Kind: objstore.ErrPrecondition, Err: fmt.Errorf("%s: %w", other, err)}
 	}
 	return nil, parts.LostAnswer(ctx, Scheme, u.op, u.key, fmt.Sprintf(
 		"the upload is gone and the key holds another object (ETag %s, not this upload's %s): this write was stored and then replaced, or another client aborted the upload",
@@ -190,7 +191,7 @@ func isNoSuchUpload(err error) bool {
 // pipeline, as an abort is, so that the attempts the write's error
 // reports are those of the write's request; unlike an abort it keeps
 // ctx's cancellation, as nothing is left behind if it is not sent.
-func (s *Store) check(ctx context.Context, key, full string) (*awss3.HeadObjectOutput, error) {
+func (s *bucket) check(ctx context.Context, key, full string) (*awss3.HeadObjectOutput, error) {
 	ctx, end := s.pipe.Begin(ctx, "check", key)
 	head, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &full}, s.callOpts...)
 	end(err)
@@ -211,7 +212,7 @@ func (s *Store) check(ctx context.Context, key, full string) (*awss3.HeadObjectO
 // it gets an error with no class (parts.LostAnswer), as it does when the
 // key cannot be looked at. Where the ETag is not the body's MD5 (SSE-KMS,
 // SSE-C), failed stands.
-func (s *Store) settlePut(ctx context.Context, op, key, full string, body io.ReadSeeker, size int64, ct string, md map[string]string,
+func (s *bucket) settlePut(ctx context.Context, op, key, full string, body io.ReadSeeker, size int64, ct string, md map[string]string,
 	c cond, err, failed error) (*awss3.HeadObjectOutput, error) {
 	head, same, why := s.holds(ctx, key, full, body, size, ct, md)
 	switch {
@@ -231,7 +232,7 @@ func (s *Store) settlePut(ctx context.Context, op, key, full string, body io.Rea
 // holds reports whether the key holds exactly the size bytes of body with
 // ContentType ct and Metadata md, as one PutObject of them makes it: the
 // object's ETag is their MD5. why says what kept it from finding out.
-func (s *Store) holds(ctx context.Context, key, full string, body io.ReadSeeker, size int64, ct string, md map[string]string) (
+func (s *bucket) holds(ctx context.Context, key, full string, body io.ReadSeeker, size int64, ct string, md map[string]string) (
 	head *awss3.HeadObjectOutput, same bool, why string) {
 	head, err := s.check(ctx, key, full)
 	switch {

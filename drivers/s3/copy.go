@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/parts"
 	"github.com/objstore-go/objstore/internal/pipeline"
 )
@@ -40,33 +41,19 @@ import (
 // ErrPrecondition, an IfAbsent copy onto an existing dst ErrExists; dst is
 // then untouched. If src is overwritten during a copy without IfMatch, the
 // copy starts again from the HeadObject, up to three times.
-func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (_ objstore.Attrs, err error) {
-	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	ctx, end, err := s.start(ctx, "copy", dst)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	defer func() { err = end(err) }()
-	var o objstore.CopyOptions
-	if opts != nil {
-		o = *opts
-	}
-	c := &copyJob{s: s, dst: dst, src: src, fullDst: fullDst, source: copySource(s.bucket, fullSrc), opts: o, prog: objstore.NewProgress(o.Progress)}
-	defer c.prog.Stop()
+func (s *bucket) Copy(ctx context.Context, dst, src string, r driver.CopyRequest) (driver.Attrs, error) {
+	c := &copyJob{s: s, dst: dst, src: src, fullDst: dst, source: copySource(s.bucket, src),
+		opts: objstore.CopyOptions{IfAbsent: r.IfAbsent, IfMatch: r.IfMatch}, prog: r.Progress}
 	for attempt := 1; ; attempt++ {
-		attrs, err := c.run(ctx, fullSrc)
+		attrs, err := c.run(ctx, src)
 		if err == nil {
-			c.prog.Finish(attrs.Size)
 			return attrs, nil
 		}
 		if !errors.Is(err, errSourceChanged) {
-			return objstore.Attrs{}, err
+			return driver.Attrs{}, err
 		}
 		if attempt == 3 {
-			return objstore.Attrs{}, &objstore.Error{Driver: Scheme, Op: "copy", Key: src, Err: err,
+			return driver.Attrs{}, &driver.Error{Err: err,
 				Hint: "src was overwritten during each of 3 attempts to copy it"}
 		}
 	}
@@ -78,16 +65,16 @@ var errSourceChanged = errors.New("src changed during the copy")
 
 // copyJob is one Copy call.
 type copyJob struct {
-	s        *Store
+	s        *bucket
 	dst, src string // the caller's keys
 	fullDst  string
 	source   string // the x-amz-copy-source value
 	opts     objstore.CopyOptions
-	prog     *objstore.Progress
+	prog     driver.Progress
 }
 
 // run makes one attempt at the copy.
-func (c *copyJob) run(ctx context.Context, fullSrc string) (objstore.Attrs, error) {
+func (c *copyJob) run(ctx context.Context, fullSrc string) (driver.Attrs, error) {
 	s := c.s
 	head, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{
 		Bucket:  &s.bucket,
@@ -95,7 +82,7 @@ func (c *copyJob) run(ctx context.Context, fullSrc string) (objstore.Attrs, erro
 		IfMatch: stringOrNil(c.opts.IfMatch),
 	}, s.callOpts...)
 	if err != nil {
-		return objstore.Attrs{}, s.fail(ctx, "copy", c.src, err, condNone)
+		return driver.Attrs{}, s.fail(ctx, "copy", c.src, err, condNone)
 	}
 	c.prog.Start(aws.ToInt64(head.ContentLength))
 	if !c.opts.IfAbsent && aws.ToInt64(head.ContentLength) <= s.opts.CopyThreshold {
@@ -115,7 +102,7 @@ func (c *copyJob) sourceFailed(ctx context.Context, err error) error {
 }
 
 // copyObject copies with one CopyObject, pinned to head's ETag.
-func (c *copyJob) copyObject(ctx context.Context, head *awss3.HeadObjectOutput) (objstore.Attrs, error) {
+func (c *copyJob) copyObject(ctx context.Context, head *awss3.HeadObjectOutput) (driver.Attrs, error) {
 	s := c.s
 	out, err := s.client.CopyObject(ctx, &awss3.CopyObjectInput{
 		Bucket:            &s.bucket,
@@ -129,9 +116,9 @@ func (c *copyJob) copyObject(ctx context.Context, head *awss3.HeadObjectOutput) 
 		// about src.
 		kind := classify(err, condNone)
 		if kind == objstore.ErrPrecondition || kind == objstore.ErrNotFound {
-			return objstore.Attrs{}, c.sourceFailed(ctx, err)
+			return driver.Attrs{}, c.sourceFailed(ctx, err)
 		}
-		return objstore.Attrs{}, s.fail(ctx, "copy", c.dst, err, condNone)
+		return driver.Attrs{}, s.fail(ctx, "copy", c.dst, err, condNone)
 	}
 	a := headAttrs(c.dst, head)
 	if r := out.CopyObjectResult; r != nil {
@@ -145,7 +132,7 @@ func (c *copyJob) copyObject(ctx context.Context, head *awss3.HeadObjectOutput) 
 
 // copyMultipart copies as a multipart upload of UploadPartCopy parts,
 // completed with If-None-Match: * for IfAbsent.
-func (c *copyJob) copyMultipart(ctx context.Context, head *awss3.HeadObjectOutput) (objstore.Attrs, error) {
+func (c *copyJob) copyMultipart(ctx context.Context, head *awss3.HeadObjectOutput) (driver.Attrs, error) {
 	s := c.s
 	a := headAttrs(c.dst, head)
 	if a.Size == 0 {
@@ -155,7 +142,7 @@ func (c *copyJob) copyMultipart(ctx context.Context, head *awss3.HeadObjectOutpu
 	}
 	partSize := max(s.opts.CopyPartSize, (a.Size+int64(maxParts)-1)/int64(maxParts))
 	if partSize > maxPartSize {
-		return objstore.Attrs{}, &objstore.Error{Driver: Scheme, Op: "copy", Key: c.src, Kind: objstore.ErrInvalidArgument,
+		return driver.Attrs{}, &driver.Error{Kind: objstore.ErrInvalidArgument,
 			Err: fmt.Errorf("src is %d bytes, more than %d parts of 5 GiB hold", a.Size, maxParts)}
 	}
 	created, err := s.client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{
@@ -169,17 +156,17 @@ func (c *copyJob) copyMultipart(ctx context.Context, head *awss3.HeadObjectOutpu
 		ContentLanguage:    head.ContentLanguage,
 	}, s.callOpts...)
 	if err != nil {
-		return objstore.Attrs{}, s.fail(ctx, "copy", c.dst, err, condNone)
+		return driver.Attrs{}, s.fail(ctx, "copy", c.dst, err, condNone)
 	}
 	up := &upload{s: s, op: "copy", key: c.dst, full: c.fullDst, id: aws.ToString(created.UploadId),
 		contentType: a.ContentType, metadata: a.Metadata}
 	parts, err := c.copyParts(ctx, up, head.ETag, a.Size, partSize)
 	if err != nil {
-		return objstore.Attrs{}, up.abort(ctx, c.sourceFailed(ctx, err))
+		return driver.Attrs{}, up.abort(ctx, c.sourceFailed(ctx, err))
 	}
 	etag, mod, err := up.commit(ctx, parts, c.opts.IfAbsent, "")
 	if err != nil {
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, err
 	}
 	a.ETag, a.ModTime = objstore.QuoteETag(etag), mod
 	return a, nil
@@ -226,7 +213,7 @@ func (c *copyJob) copyParts(ctx context.Context, up *upload, etag *string, size,
 
 // putEmpty writes the empty object head describes at dst, for an IfAbsent
 // copy of an empty src.
-func (c *copyJob) putEmpty(ctx context.Context, head *awss3.HeadObjectOutput) (objstore.Attrs, error) {
+func (c *copyJob) putEmpty(ctx context.Context, head *awss3.HeadObjectOutput) (driver.Attrs, error) {
 	s := c.s
 	a := headAttrs(c.dst, head)
 	tctx, answers := pipeline.TrackAnswers(ctx)
@@ -250,11 +237,11 @@ func (c *copyJob) putEmpty(ctx context.Context, head *awss3.HeadObjectOutput) (o
 		}
 		failed := s.fail(ctx, "copy", c.dst, err, cd)
 		if !answers.Lost() {
-			return objstore.Attrs{}, failed
+			return driver.Attrs{}, failed
 		}
 		h, err := s.settlePut(ctx, "copy", c.dst, c.fullDst, bytes.NewReader(nil), 0, a.ContentType, a.Metadata, cd, err, failed)
 		if err != nil {
-			return objstore.Attrs{}, err
+			return driver.Attrs{}, err
 		}
 		return headAttrs(c.dst, h), nil
 	}

@@ -191,7 +191,7 @@ func TestEndpointFromEnvMinIO(t *testing.T) {
 			}
 			defer s.Close()
 			defer cleanup(t, s)
-			o := s.client.Options()
+			o := s.b.client.Options()
 			if o.BaseEndpoint == nil || *o.BaseEndpoint != ep {
 				t.Errorf("BaseEndpoint %v, want %q", o.BaseEndpoint, ep)
 			}

@@ -15,6 +15,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // codeKinds classifies S3 error codes. The code comes from the error body;
@@ -175,7 +176,7 @@ func bareNotFound(err error) bool {
 
 // hintFor returns what the caller can do about err, or "" for the class's
 // default hint.
-func (s *Store) hintFor(err error, kind error) string {
+func (s *bucket) hintFor(err error, kind error) string {
 	var ce *credentialsError
 	if errors.As(err, &ce) && s.chainHint != "" {
 		return s.chainHint
@@ -201,7 +202,7 @@ func (s *Store) hintFor(err error, kind error) string {
 // the context's error is made reachable too, whatever the SDK wrapped. A
 // 404 that does not say what is missing is settled with one request about
 // the bucket (see settle404).
-func (s *Store) fail(ctx context.Context, op, key string, err error, c cond) error {
+func (s *bucket) fail(ctx context.Context, op, key string, err error, c cond) error {
 	var oe *objstore.Error
 	if errors.As(err, &oe) {
 		// Classified below the SDK already (by the pipeline, or a body
@@ -213,7 +214,7 @@ func (s *Store) fail(ctx context.Context, op, key string, err error, c cond) err
 		cause = fmt.Errorf("%w: %w", cerr, cause)
 	}
 	if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
-		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: cause}
+		return &driver.Error{Err: cause}
 	}
 	kind := baseKind(err)
 	hintOf := err
@@ -224,7 +225,7 @@ func (s *Store) fail(ctx context.Context, op, key string, err error, c cond) err
 		}
 	}
 	kind = condKind(kind, c)
-	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: cause, Hint: s.hintFor(hintOf, kind)}
+	return &driver.Error{Kind: kind, Err: cause, Hint: s.hintFor(hintOf, kind)}
 }
 
 // The store's knowledge of its bucket (Store.bucketState).
@@ -257,7 +258,7 @@ const (
 // that gets no answer (a network error, a cancelled ctx) settles nothing,
 // and the next caller asks again. A caller whose ctx is done while it
 // waits gets nil, nil.
-func (s *Store) settle404(ctx context.Context) (kind, err error) {
+func (s *bucket) settle404(ctx context.Context) (kind, err error) {
 	if s.bucketState.Load() == bucketExists || ctx.Err() != nil {
 		return nil, nil
 	}

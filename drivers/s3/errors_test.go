@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // sdkError builds an error the way the SDK returns a failed S3 response:
@@ -124,9 +126,9 @@ func TestClassify(t *testing.T) {
 			if got := classify(tt.err, tt.c); got != tt.want {
 				t.Fatalf("classify = %v, want %v", got, tt.want)
 			}
-			s := &Store{}
-			s.bucketState.Store(bucketExists) // no HeadBucket: there is no client
-			err := s.fail(context.Background(), "get", "the/key", tt.err, tt.c)
+			s := &Store{b: &bucket{}}
+			s.b.bucketState.Store(bucketExists) // no HeadBucket: there is no client
+			err := asReported(t, "get", "the/key", s.b.fail(context.Background(), "get", "the/key", tt.err, tt.c))
 			var oe *objstore.Error
 			if !errors.As(err, &oe) || oe.Driver != "s3" || oe.Op != "get" || oe.Key != "the/key" {
 				t.Fatalf("fail returned %#v", err)
@@ -150,9 +152,9 @@ func TestClassify(t *testing.T) {
 func TestFailContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	s := &Store{}
+	s := &Store{b: &bucket{}}
 	sdkErr := sdkError("GetObject", 503, nil, generic("SlowDown"))
-	err := s.fail(ctx, "get", "k", sdkErr, condNone)
+	err := s.b.fail(ctx, "get", "k", sdkErr, condNone)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("%v is not context.Canceled", err)
 	}
@@ -185,7 +187,7 @@ func testErrorClassesLive(t *testing.T) {
 		if bucket != "" {
 			v.Host = bucket
 		}
-		v.Path = "/" + s.ns.Prefix
+		v.Path = "/" + s.b.prefix
 		if params != "" {
 			v.RawQuery += "&" + params
 		}
@@ -299,9 +301,9 @@ func TestErrorLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &Store{bucket: "b", chainHint: "CHAIN"}
-			s.bucketState.Store(bucketExists)
-			err := s.fail(context.Background(), tt.op, "k", tt.err, condNone)
+			s := &Store{b: &bucket{bucket: "b", chainHint: "CHAIN"}}
+			s.b.bucketState.Store(bucketExists)
+			err := asReported(t, tt.op, "k", s.b.fail(context.Background(), tt.op, "k", tt.err, condNone))
 			if got := err.Error(); got != tt.want {
 				t.Errorf("message\n got %s\nwant %s", got, tt.want)
 			}
@@ -362,4 +364,43 @@ func TestErrorLinesLive(t *testing.T) {
 			}
 		}
 	})
+}
+
+// failing is a driver.Bucket whose calls fail with err: the way to see an
+// error of the driver's as the portable store reports it.
+type failing struct {
+	driver.Bucket
+	err error
+}
+
+func (f failing) Info() driver.Info { return driver.Info{Scheme: Scheme} }
+func (f failing) Stat(context.Context, string) (driver.Attrs, error) {
+	return driver.Attrs{}, f.err
+}
+func (f failing) Get(context.Context, string, driver.GetRequest) (*driver.Object, error) {
+	return nil, f.err
+}
+func (f failing) Put(context.Context, string, io.Reader, driver.PutRequest) (driver.Attrs, error) {
+	return driver.Attrs{}, f.err
+}
+
+// asReported returns err, a driver error of op on key, as a Store's op
+// returns it to the caller.
+func asReported(t *testing.T, op, key string, err error) error {
+	t.Helper()
+	st, nerr := objstore.NewStore(failing{err: err}, "")
+	if nerr != nil {
+		t.Fatal(nerr)
+	}
+	switch op {
+	case "stat":
+		_, err = st.Stat(t.Context(), key)
+	case "get":
+		_, err = st.Get(t.Context(), key, nil)
+	case "put":
+		_, err = st.Put(t.Context(), key, strings.NewReader("x"), nil)
+	default:
+		t.Fatalf("asReported: no case for op %q", op)
+	}
+	return err
 }

@@ -132,7 +132,7 @@ func cleanup(t testing.TB, s *Store) {
 		}
 	}
 	for _, u := range pendingUploads(t, s, "") {
-		s.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: u.Key, UploadId: u.UploadId})
+		s.b.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: &s.b.bucket, Key: u.Key, UploadId: u.UploadId})
 	}
 }
 
@@ -142,9 +142,9 @@ func pendingUploads(t testing.TB, s *Store, key string) []types.MultipartUpload 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := s.client.ListMultipartUploads(ctx, &awss3.ListMultipartUploadsInput{
-		Bucket: &s.bucket,
-		Prefix: aws.String(s.ns.Prefix + key),
+	out, err := s.b.client.ListMultipartUploads(ctx, &awss3.ListMultipartUploadsInput{
+		Bucket: &s.b.bucket,
+		Prefix: aws.String(s.b.prefix + key),
 	})
 	if err != nil {
 		t.Fatalf("ListMultipartUploads: %v", err)

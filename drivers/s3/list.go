@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,107 +13,52 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/objstore-go/objstore"
-	"github.com/objstore-go/objstore/internal/pipeline"
+	"github.com/objstore-go/objstore/driver"
 )
 
-// maxEmptyPages is how many pages in a row may come back empty yet
-// truncated before List gives up on a server that does not progress.
-// MinIO sends one such page at the end of some listings.
-const maxEmptyPages = 100
-
-// List yields the objects under opts.Prefix in byte order, one
-// ListObjectsV2 request per PageSize entries, objects and common prefixes
-// merged in byte order. Breaking out of the loop sends no further request.
-// A listing entry's ModTime is truncated to whole seconds, to agree with
-// Stat's; it carries no ContentType or Metadata.
-//
-// A server that repeats a continuation token, sends one key after a
-// greater one, or sends 100 empty pages in a row ends the listing with an
-// error rather than a loop. A missing bucket gives ErrBucketNotFound.
-func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[objstore.Entry, error] {
-	return func(yield func(objstore.Entry, error) bool) {
-		o, err := s.ns.List(opts)
-		if err != nil {
-			yield(objstore.Entry{}, err)
-			return
-		}
-		ctx, end, err := s.start(ctx, "list", "")
-		if err != nil {
-			yield(objstore.Entry{}, err)
-			return
-		}
-		yield, finish := pipeline.Yield(yield, end)
-		defer finish()
-		in := &awss3.ListObjectsV2Input{
-			Bucket:     &s.bucket,
-			Prefix:     stringOrNil(o.Prefix),
-			Delimiter:  stringOrNil(o.Delimiter),
-			StartAfter: stringOrNil(o.StartAfter),
-			MaxKeys:    aws.Int32(int32(o.PageSize)),
-			// Keys other tools wrote may hold characters that XML 1.0
-			// cannot carry (U+0001): ask for them URL-encoded.
-			EncodingType: types.EncodingTypeUrl,
-		}
-		var (
-			last       string // the last key yielded, in backend terms
-			yielded    bool
-			emptyPages int
-		)
-		for {
-			out, err := s.client.ListObjectsV2(ctx, in, s.callOpts...)
-			if err != nil {
-				yield(objstore.Entry{}, s.fail(ctx, "list", "", err, condNone))
-				return
-			}
-			if err := decodeKeys(out); err != nil {
-				yield(objstore.Entry{}, s.listFailed(err))
-				return
-			}
-			entries := 0
-			for full, e := range page(out) {
-				switch {
-				case yielded && full < last:
-					yield(objstore.Entry{}, s.listFailed(fmt.Errorf("the server sent key %q after %q; listings are in byte order", full, last)))
-					return
-				case yielded && full == last:
-					continue // a common prefix repeated at a page boundary
-				case !strings.HasPrefix(full, s.ns.Prefix):
-					continue
-				}
-				last, yielded = full, true
-				entries++
-				e.Key = s.ns.Rel(full)
-				if !yield(e, nil) {
-					return
-				}
-			}
-			if !aws.ToBool(out.IsTruncated) {
-				return
-			}
-			next := aws.ToString(out.NextContinuationToken)
-			switch {
-			case next == "":
-				yield(objstore.Entry{}, s.listFailed(errors.New("the server sent a truncated page without a continuation token")))
-				return
-			case next == aws.ToString(in.ContinuationToken):
-				yield(objstore.Entry{}, s.listFailed(errors.New("the server sent the same continuation token twice; the listing does not advance")))
-				return
-			}
-			if entries == 0 {
-				if emptyPages++; emptyPages > maxEmptyPages {
-					yield(objstore.Entry{}, s.listFailed(fmt.Errorf("the server sent %d empty pages in a row; the listing does not advance", emptyPages)))
-					return
-				}
-			} else {
-				emptyPages = 0
-			}
-			in.ContinuationToken = &next
+// List returns one ListObjectsV2 page of up to PageSize entries, objects
+// and common prefixes merged in byte order; the token is S3's
+// continuation token. A listing entry's ModTime is truncated to whole
+// seconds, to agree with Stat's; it carries no ContentType or Metadata.
+// The portable store guards the listing: a server that repeats a
+// continuation token, sends one key after a greater one, or sends 100
+// empty pages in a row ends it with an error rather than a loop (MinIO
+// sends one empty, truncated page at the end of some listings). A missing
+// bucket gives ErrBucketNotFound.
+func (s *bucket) List(ctx context.Context, r driver.ListRequest) (driver.Page, error) {
+	in := &awss3.ListObjectsV2Input{
+		Bucket:            &s.bucket,
+		Prefix:            stringOrNil(r.Prefix),
+		Delimiter:         stringOrNil(r.Delimiter),
+		StartAfter:        stringOrNil(r.StartAfter),
+		ContinuationToken: stringOrNil(r.Token),
+		MaxKeys:           aws.Int32(int32(r.PageSize)),
+		// Keys other tools wrote may hold characters that XML 1.0
+		// cannot carry (U+0001): ask for them URL-encoded.
+		EncodingType: types.EncodingTypeUrl,
+	}
+	out, err := s.client.ListObjectsV2(ctx, in, s.callOpts...)
+	if err != nil {
+		return driver.Page{}, s.fail(ctx, "list", "", err, condNone)
+	}
+	if err := decodeKeys(out); err != nil {
+		return driver.Page{}, s.listFailed(err)
+	}
+	var p driver.Page
+	for full, e := range page(out) {
+		e.Key = full
+		p.Entries = append(p.Entries, e)
+	}
+	if aws.ToBool(out.IsTruncated) {
+		if p.Next = aws.ToString(out.NextContinuationToken); p.Next == "" {
+			return driver.Page{}, s.listFailed(errors.New("the server sent a truncated page without a continuation token"))
 		}
 	}
+	return p, nil
 }
 
-func (s *Store) listFailed(err error) error {
-	return &objstore.Error{Driver: Scheme, Op: "list", Err: err}
+func (s *bucket) listFailed(err error) error {
+	return &driver.Error{Err: err}
 }
 
 // decodeKeys decodes the keys and common prefixes of a page that the
@@ -151,14 +95,14 @@ func decodeKeys(out *awss3.ListObjectsV2Output) error {
 // page yields the entries of one ListObjectsV2 page by backend key, its
 // objects and common prefixes merged in byte order. Each list is sorted
 // already.
-func page(out *awss3.ListObjectsV2Output) iter.Seq2[string, objstore.Entry] {
-	return func(yield func(string, objstore.Entry) bool) {
+func page(out *awss3.ListObjectsV2Output) iter.Seq2[string, driver.Entry] {
+	return func(yield func(string, driver.Entry) bool) {
 		objs, prefixes := out.Contents, out.CommonPrefixes
 		for len(objs) > 0 || len(prefixes) > 0 {
 			if len(prefixes) == 0 || len(objs) > 0 && aws.ToString(objs[0].Key) < aws.ToString(prefixes[0].Prefix) {
 				ob := objs[0]
 				objs = objs[1:]
-				e := objstore.Entry{Attrs: objstore.Attrs{
+				e := driver.Entry{Attrs: driver.Attrs{
 					Size:    aws.ToInt64(ob.Size),
 					ETag:    objstore.QuoteETag(aws.ToString(ob.ETag)),
 					ModTime: aws.ToTime(ob.LastModified).UTC().Truncate(time.Second),
@@ -170,7 +114,7 @@ func page(out *awss3.ListObjectsV2Output) iter.Seq2[string, objstore.Entry] {
 			}
 			p := aws.ToString(prefixes[0].Prefix)
 			prefixes = prefixes[1:]
-			if !yield(p, objstore.Entry{IsPrefix: true}) {
+			if !yield(p, driver.Entry{IsPrefix: true}) {
 				return
 			}
 		}

@@ -104,7 +104,7 @@ func testListOutOfOrder(t *testing.T) {
 		if token == "" {
 			return body
 		}
-		back := fmt.Sprintf("<Contents><Key>%sa</Key><Size>1</Size><ETag>&#34;x&#34;</ETag></Contents><Contents>", xmlText(s.ns.Prefix))
+		back := fmt.Sprintf("<Contents><Key>%sa</Key><Size>1</Size><ETag>&#34;x&#34;</ETag></Contents><Contents>", xmlText(s.b.prefix))
 		return bytes.Replace(body, []byte("<Contents>"), []byte(back), 1)
 	})
 	keys, err := listAll(t, s, &objstore.ListOptions{PageSize: 1})

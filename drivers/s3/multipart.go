@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
 )
@@ -32,7 +33,7 @@ type uploadPlan struct {
 }
 
 // plan returns the upload plan of a put with options o.
-func (s *Store) plan(o *objstore.PutOptions) uploadPlan {
+func (s *bucket) plan(o *objstore.PutOptions) uploadPlan {
 	p := o.PartSize
 	if p == 0 {
 		p = s.opts.PartSize
@@ -95,10 +96,10 @@ func growthGroup(p int64, parts int) int {
 // putMultipart writes a body as a multipart upload whose parts send
 // uploads, and aborts the upload on any failure. send returns the
 // completed parts in order, and the size of the body.
-func (s *Store) putMultipart(ctx context.Context, key, full string, o *objstore.PutOptions,
-	send func(ctx context.Context, up *upload) ([]types.CompletedPart, int64, error)) (objstore.Attrs, error) {
+func (s *bucket) putMultipart(ctx context.Context, key, full string, o *objstore.PutOptions,
+	send func(ctx context.Context, up *upload) ([]types.CompletedPart, int64, error)) (driver.Attrs, error) {
 	if err := s.precheck(ctx, key, full, o); err != nil {
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, err
 	}
 	ct := objstore.ContentTypeOrDefault(o.ContentType)
 	md := objstore.NormalizeMetadata(o.Metadata)
@@ -109,18 +110,18 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, o *objstore.
 		Metadata:    md,
 	}, s.callOpts...)
 	if err != nil {
-		return objstore.Attrs{}, s.fail(ctx, "put", key, err, condNone)
+		return driver.Attrs{}, s.fail(ctx, "put", key, err, condNone)
 	}
 	up := &upload{s: s, op: "put", key: key, full: full, id: aws.ToString(created.UploadId), contentType: ct, metadata: md}
 	parts, size, err := send(ctx, up)
 	if err != nil {
-		return objstore.Attrs{}, up.abort(ctx, err)
+		return driver.Attrs{}, up.abort(ctx, err)
 	}
 	etag, mod, err := up.commit(ctx, parts, o.IfAbsent, o.IfMatch)
 	if err != nil {
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, err
 	}
-	return objstore.Attrs{
+	return driver.Attrs{
 		Key:         key,
 		Size:        size,
 		ETag:        objstore.QuoteETag(etag),
@@ -133,14 +134,14 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, o *objstore.
 // precheck fails a conditional multipart put early, with one HeadObject,
 // when its condition already does not hold. It decides nothing: the
 // condition goes on CompleteMultipartUpload too.
-func (s *Store) precheck(ctx context.Context, key, full string, o *objstore.PutOptions) error {
+func (s *bucket) precheck(ctx context.Context, key, full string, o *objstore.PutOptions) error {
 	if !o.IfAbsent && o.IfMatch == "" {
 		return nil
 	}
 	_, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &full, IfMatch: stringOrNil(o.IfMatch)}, s.callOpts...)
 	switch {
 	case err == nil && o.IfAbsent:
-		return &objstore.Error{Driver: Scheme, Op: "put", Key: key, Kind: objstore.ErrExists, Err: errExists}
+		return &driver.Error{Kind: objstore.ErrExists, Err: errExists}
 	case err == nil:
 		return nil
 	}
@@ -155,7 +156,7 @@ var errExists = errors.New("the key exists and IfAbsent was set")
 
 // upload is one multipart upload in progress.
 type upload struct {
-	s    *Store
+	s    *bucket
 	op   string // "put" or "copy"
 	key  string // the caller's key, for errors
 	full string
@@ -185,7 +186,7 @@ func (e errTooLarge) Error() string {
 // waits for a free one before it reads the next part. first becomes the
 // first part's buffer when it is large enough. Each part S3 acknowledges
 // is added to prog.
-func (u *upload) sendParts(ctx context.Context, first []byte, body io.Reader, plan *uploadPlan, prog *objstore.Progress) ([]types.CompletedPart, int64, error) {
+func (u *upload) sendParts(ctx context.Context, first []byte, body io.Reader, plan *uploadPlan, prog driver.Progress) ([]types.CompletedPart, int64, error) {
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -299,7 +300,7 @@ loop:
 		if errors.As(readErr, new(errTooLarge)) {
 			kind = objstore.ErrInvalidArgument
 		}
-		return nil, 0, &objstore.Error{Driver: Scheme, Op: u.op, Key: u.key, Kind: kind, Err: readErr}
+		return nil, 0, &driver.Error{Kind: kind, Err: readErr}
 	case context.Cause(pctx) != nil:
 		return nil, 0, u.s.fail(ctx, u.op, u.key, context.Cause(pctx), condNone)
 	}
@@ -312,7 +313,7 @@ loop:
 // Each part's body is a section of body, read with ReadAt as it is sent:
 // no part is buffered, and the SDK can rewind a failed part and send it
 // again on its own. Each part S3 acknowledges is added to prog.
-func (u *upload) sendPartsAt(ctx context.Context, body *parts.Body, size, partSize int64, conc int, prog *objstore.Progress) ([]types.CompletedPart, int64, error) {
+func (u *upload) sendPartsAt(ctx context.Context, body *parts.Body, size, partSize int64, conc int, prog driver.Progress) ([]types.CompletedPart, int64, error) {
 	n := int((size + partSize - 1) / partSize)
 	completed := make([]types.CompletedPart, n)
 	err := parts.Each(ctx, n, conc, func(ctx context.Context, i int) error {

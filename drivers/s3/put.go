@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net/http"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +13,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
 	"github.com/objstore-go/objstore/internal/pipeline"
@@ -48,47 +48,24 @@ import (
 // gets an error with no class that says it may have been stored. The returned ModTime is the Date of the server's
 // response, as S3 does not return the stored time from a write; it may
 // precede Stat's by the request's duration, rounded to seconds.
-func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (_ objstore.Attrs, err error) {
-	full, err := s.ns.Put(key, opts)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	ctx, end, err := s.start(ctx, "put", key)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	defer func() { err = end(err) }()
-	var o objstore.PutOptions
-	if opts != nil {
-		o = *opts
-	}
-	if body == nil {
-		body = http.NoBody
-	}
+func (s *bucket) Put(ctx context.Context, key string, body io.Reader, r driver.PutRequest) (driver.Attrs, error) {
+	o := objstore.PutOptions{ContentType: r.ContentType, Metadata: r.Metadata, IfAbsent: r.IfAbsent, IfMatch: r.IfMatch,
+		PartSize: r.PartSize, Concurrency: r.Concurrency}
 	plan := s.plan(&o)
-	prog := objstore.NewProgress(o.Progress)
-	defer prog.Stop()
-	var a objstore.Attrs
 	if ra, size, ok := objstore.ReaderAtBody(body); ok {
-		a, err = s.putAt(ctx, key, full, ra, size, &o, &plan, prog)
-	} else {
-		a, err = s.putStream(ctx, key, full, body, &o, &plan, prog)
+		return s.putAt(ctx, key, key, ra, size, &o, &plan, r.Progress)
 	}
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	prog.Finish(a.Size)
-	return a, nil
+	return s.putStream(ctx, key, key, body, &o, &plan, r.Progress)
 }
 
 // putStream writes a body read in order: into memory up to the threshold,
 // then as a multipart upload of part buffers.
-func (s *Store) putStream(ctx context.Context, key, full string, body io.Reader, o *objstore.PutOptions, plan *uploadPlan, prog *objstore.Progress) (objstore.Attrs, error) {
+func (s *bucket) putStream(ctx context.Context, key, full string, body io.Reader, o *objstore.PutOptions, plan *uploadPlan, prog driver.Progress) (driver.Attrs, error) {
 	r := &ctxio.Reader{Ctx: ctx, R: body}
 	hint := sizeHint(body)
 	first, whole, err := readFirst(r, plan.threshold, hint)
 	if err != nil {
-		return objstore.Attrs{}, &objstore.Error{Driver: Scheme, Op: "put", Key: key, Err: err}
+		return driver.Attrs{}, &driver.Error{Err: err}
 	}
 	if whole {
 		size := int64(len(first))
@@ -103,7 +80,7 @@ func (s *Store) putStream(ctx context.Context, key, full string, body io.Reader,
 
 // putAt writes the size bytes of body, read with ReadAt: with one
 // PutObject up to the threshold, else as a multipart upload of sections.
-func (s *Store) putAt(ctx context.Context, key, full string, r io.ReaderAt, size int64, o *objstore.PutOptions, plan *uploadPlan, prog *objstore.Progress) (objstore.Attrs, error) {
+func (s *bucket) putAt(ctx context.Context, key, full string, r io.ReaderAt, size int64, o *objstore.PutOptions, plan *uploadPlan, prog driver.Progress) (driver.Attrs, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	body := parts.NewBody(r, cancel)
@@ -111,13 +88,13 @@ func (s *Store) putAt(ctx context.Context, key, full string, r io.ReaderAt, size
 	if size <= plan.threshold {
 		a, err := s.putObject(ctx, key, full, io.NewSectionReader(body, 0, size), size, o, prog)
 		if err != nil {
-			return objstore.Attrs{}, body.Failed(Scheme, "put", key, err)
+			return driver.Attrs{}, body.Failed(Scheme, "put", key, err)
 		}
 		return a, nil
 	}
 	partSize := max(plan.partSize, (size+int64(maxParts)-1)/int64(maxParts))
 	if partSize > maxPartSize {
-		return objstore.Attrs{}, &objstore.Error{Driver: Scheme, Op: "put", Key: key, Kind: objstore.ErrInvalidArgument,
+		return driver.Attrs{}, &driver.Error{Kind: objstore.ErrInvalidArgument,
 			Err: errTooLarge{maxParts}}
 	}
 	return s.putMultipart(ctx, key, full, o, func(ctx context.Context, up *upload) ([]types.CompletedPart, int64, error) {
@@ -146,11 +123,11 @@ func ifNoneMatch(ifAbsent bool) *string {
 
 // putObject writes the size bytes of body with one PutObject. prog gets
 // the bytes the transport reads from body.
-func (s *Store) putObject(ctx context.Context, key, full string, body io.ReadSeeker, size int64, o *objstore.PutOptions, prog *objstore.Progress) (objstore.Attrs, error) {
+func (s *bucket) putObject(ctx context.Context, key, full string, body io.ReadSeeker, size int64, o *objstore.PutOptions, prog driver.Progress) (driver.Attrs, error) {
 	ct := objstore.ContentTypeOrDefault(o.ContentType)
 	md := objstore.NormalizeMetadata(o.Metadata)
 	callOpts := s.callOpts
-	if prog != nil && size > 0 {
+	if size > 0 {
 		callOpts = append(slices.Clip(callOpts), sentBody(prog, size))
 	}
 	c := putCond(o)
@@ -168,15 +145,15 @@ func (s *Store) putObject(ctx context.Context, key, full string, body io.ReadSee
 	if err != nil {
 		failed := s.fail(ctx, "put", key, err, c)
 		if !answers.Lost() {
-			return objstore.Attrs{}, failed
+			return driver.Attrs{}, failed
 		}
 		head, err := s.settlePut(ctx, "put", key, full, body, size, ct, md, c, err, failed)
 		if err != nil {
-			return objstore.Attrs{}, err
+			return driver.Attrs{}, err
 		}
 		return headAttrs(key, head), nil
 	}
-	return objstore.Attrs{
+	return driver.Attrs{
 		Key:         key,
 		Size:        size,
 		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
@@ -193,7 +170,7 @@ func (s *Store) putObject(ctx context.Context, key, full string, body io.ReadSee
 // addRewind), so that an attempt that sends the body again goes through
 // the wrapper too; it moves progress only past the furthest an earlier
 // attempt reached.
-func sentBody(prog *objstore.Progress, size int64) func(*awss3.Options) {
+func sentBody(prog driver.Progress, size int64) func(*awss3.Options) {
 	mw := middleware.FinalizeMiddlewareFunc("objstore.progress", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		if req, ok := in.Request.(*smithyhttp.Request); ok && req.GetStream() != nil {
 			if r, err := req.SetStream(&parts.Sent{R: req.GetStream(), Limit: size, Prog: prog}); err == nil {

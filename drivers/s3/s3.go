@@ -52,11 +52,10 @@ package s3
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +66,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
@@ -89,13 +89,13 @@ const (
 // may not start with "/", have an empty, "." or ".." segment, or hold a
 // control character; "dir/" markers and segments ending in "." pass.
 var (
-	awsKeyRules    = objstore.KeyRules{Backend: "S3", MaxLen: objstore.MaxKeyLen}
-	serverKeyRules = objstore.KeyRules{Backend: "this S3-compatible server", MaxLen: objstore.MaxKeyLen,
+	awsKeyRules    = driver.KeyRules{Backend: "S3", MaxLen: objstore.MaxKeyLen}
+	serverKeyRules = driver.KeyRules{Backend: "this S3-compatible server", MaxLen: objstore.MaxKeyLen,
 		NoLeadingSlash: true, CleanSegments: true, NoControl: true}
 )
 
 // keyRules returns the rules for the server client sends requests to.
-func keyRules(client *awss3.Client) objstore.KeyRules {
+func keyRules(client *awss3.Client) driver.KeyRules {
 	if client.Options().BaseEndpoint != nil {
 		return serverKeyRules
 	}
@@ -162,16 +162,23 @@ type Options struct {
 	profile string             // the URL's profile=
 }
 
-// Store is an objstore.Store on one S3 bucket. It is safe for concurrent
-// use.
+// Store is an objstore.Store on one S3 bucket: the portable store over
+// the driver's bucket, with what S3 offers beyond the Store interface
+// (ListBuckets). It is safe for concurrent use.
 type Store struct {
+	objstore.Store
+	b *bucket
+}
+
+// bucket is the driver.Bucket on one S3 bucket: it translates each
+// primitive into S3 requests, and classifies their failures.
+type bucket struct {
 	pipe     *pipeline.Pipeline
 	client   *awss3.Client
 	bucket   string
-	ns       objstore.Namespace
+	prefix   string  // the store's URL prefix, which every key arrives with
 	opts     Options // with the defaults filled in
 	callOpts []func(*awss3.Options)
-	closed   atomic.Bool
 
 	// bucketState is what the store knows of its bucket (bucketUnknown,
 	// bucketExists, bucketMissing); a bare 404 is settled with one
@@ -185,7 +192,10 @@ type Store struct {
 	chainHint string
 }
 
-var _ objstore.Store = (*Store)(nil)
+var (
+	_ driver.Bucket     = (*bucket)(nil)
+	_ driver.Operations = (*bucket)(nil)
+)
 
 // New returns a Store on bucket through client, for apps that already hold
 // an SDK client. The client is used as it is: against a server other than
@@ -196,25 +206,20 @@ var _ objstore.Store = (*Store)(nil)
 // request; a missing bucket shows as ErrBucketNotFound on the first
 // operation. A nil client, an empty bucket or invalid options give
 // ErrInvalidArgument.
-func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
+func New(client *awss3.Client, bucketName string, opts *Options) (*Store, error) {
 	if client == nil {
 		return nil, objstore.InvalidArgument(Scheme, "open", "", "the SDK client is nil; pass one from s3.NewFromConfig")
 	}
-	if msg := checkBucket(bucket); msg != "" {
+	if msg := checkBucket(bucketName); msg != "" {
 		return nil, objstore.InvalidArgument(Scheme, "open", "", msg)
 	}
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	ns, err := objstore.NewNamespace(Scheme, &url.URL{Path: "/" + o.Prefix})
-	if err != nil {
-		return nil, err
-	}
 	if err := o.fill(); err != nil {
 		return nil, err
 	}
-	ns.Keys, ns.Native = o.Keys, keyRules(client)
 	pipe := o.pipe
 	if pipe == nil {
 		var err error
@@ -223,7 +228,7 @@ func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
 		}
 	}
 	o.pipe, o.HTTPClient, o.ClientOptions = nil, nil, nil
-	s := &Store{client: client, bucket: bucket, ns: ns, opts: o, pipe: pipe, chainHint: chainHint(o.profile),
+	s := &bucket{client: client, bucket: bucketName, opts: o, pipe: pipe, chainHint: chainHint(o.profile),
 		bucketAsk: make(chan struct{}, 1)}
 	s.callOpts = []func(*awss3.Options){func(so *awss3.Options) {
 		so.HTTPClient = pipe
@@ -235,7 +240,20 @@ func New(client *awss3.Client, bucket string, opts *Options) (*Store, error) {
 		so.Retryer = aws.NopRetryer{}
 		so.APIOptions = append(so.APIOptions, addRewind)
 	}}
-	return s, nil
+	st, err := objstore.NewStore(s, "/"+o.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	s.prefix = strings.TrimPrefix(o.Prefix, "/")
+	if s.prefix != "" && !strings.HasSuffix(s.prefix, "/") {
+		s.prefix += "/"
+	}
+	return &Store{Store: st, b: s}, nil
+}
+
+// Info names the driver and the keys S3, or the server, can address.
+func (s *bucket) Info() driver.Info {
+	return driver.Info{Scheme: Scheme, Rules: keyRules(s.client), Native: s.opts.Keys == objstore.KeysNative}
 }
 
 // newPipeline resolves the pipeline's configuration from query (the URL's
@@ -338,26 +356,14 @@ func checkBucket(name string) string {
 	return ""
 }
 
-var errClosed = errors.New("the store is closed")
-
-// begin checks what every operation checks before its first request.
-func (s *Store) begin(ctx context.Context, op, key string) error {
-	if err := ctx.Err(); err != nil {
-		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: err}
-	}
-	if s.closed.Load() {
-		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: errClosed}
-	}
-	return nil
-}
-
-// start begins an operation in the pipeline (its span, its attempt count,
-// its log) after begin's checks. The caller defers end with its error.
-func (s *Store) start(ctx context.Context, op, key string) (context.Context, func(error) error, error) {
-	if err := s.begin(ctx, op, key); err != nil {
-		return ctx, nil, err
-	}
+// Begin begins an operation in the pipeline: its span, its log line, its
+// retry budget, which a Get's requests share with its Reader's
+// resumptions (driver.Operations).
+func (s *bucket) Begin(ctx context.Context, op, key string) (context.Context, func(error) error) {
 	ctx, end := s.pipe.Begin(ctx, op, key)
+	if op == "get" {
+		ctx = pipeline.Stream(ctx)
+	}
 	return ctx, func(err error) error {
 		if err == nil && op != "delete" && s.bucketState.Load() != bucketExists {
 			// The bucket exists (a Delete may succeed without one on
@@ -365,16 +371,17 @@ func (s *Store) start(ctx context.Context, op, key string) (context.Context, fun
 			s.bucketState.Store(bucketExists)
 		}
 		return end(err)
-	}, nil
+	}
 }
 
 // ListBuckets returns the names of the buckets the store's credentials
 // own, with one ListBuckets request a page: for what the Store interface
 // does not cover, such as the command's ls of a URL without a bucket. Its
 // errors are classified as the store's operations' are.
-func (s *Store) ListBuckets(ctx context.Context) (_ []string, err error) {
-	if err := s.begin(ctx, "list buckets", ""); err != nil {
-		return nil, err
+func (st *Store) ListBuckets(ctx context.Context) (_ []string, err error) {
+	s := st.b
+	if err := ctx.Err(); err != nil {
+		return nil, &driver.Error{Err: err}
 	}
 	ctx, end := s.pipe.Begin(ctx, "listbuckets", "")
 	defer func() { err = end(err) }()
@@ -383,7 +390,7 @@ func (s *Store) ListBuckets(ctx context.Context) (_ []string, err error) {
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx, s.callOpts...)
 		if err != nil {
-			return names, s.fail(ctx, "list buckets", "", err, condNone)
+			return names, &driver.Error{Err: s.fail(ctx, "list buckets", "", err, condNone)}
 		}
 		for _, b := range page.Buckets {
 			names = append(names, aws.ToString(b.Name))
@@ -401,58 +408,36 @@ func (s *Store) ListBuckets(ctx context.Context) (_ []string, err error) {
 // exist. That request's error names its code, so an unknown access key on
 // versitygw (404 XAdminUserNotFound) reads as ErrUnauthenticated. The same
 // holds for every other 404 that does not say what is missing.
-func (s *Store) Stat(ctx context.Context, key string) (_ objstore.Attrs, err error) {
-	full, err := s.ns.Stat(key)
+func (s *bucket) Stat(ctx context.Context, key string) (driver.Attrs, error) {
+	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &key}, s.callOpts...)
 	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	ctx, end, err := s.start(ctx, "stat", key)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	defer func() { err = end(err) }()
-	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: &full}, s.callOpts...)
-	if err != nil {
-		return objstore.Attrs{}, s.fail(ctx, "stat", key, err, condNone)
+		return driver.Attrs{}, s.fail(ctx, "stat", key, err, condNone)
 	}
 	return headAttrs(key, out), nil
 }
 
 // Delete removes the object at key with one DeleteObject. A missing key is
 // not an error; a missing bucket is ErrBucketNotFound.
-func (s *Store) Delete(ctx context.Context, key string) (err error) {
-	full, err := s.ns.Delete(key)
+func (s *bucket) Delete(ctx context.Context, key string) error {
+	_, err := s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s.bucket, Key: &key}, s.callOpts...)
 	if err != nil {
-		return err
-	}
-	ctx, end, err := s.start(ctx, "delete", key)
-	if err != nil {
-		return err
-	}
-	defer func() { err = end(err) }()
-	_, err = s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s.bucket, Key: &full}, s.callOpts...)
-	if err != nil {
-		err = s.fail(ctx, "delete", key, err, condNone)
-		if errors.Is(err, objstore.ErrNotFound) {
-			// Some S3-compatible servers answer NoSuchKey; S3 answers 204.
-			return nil
-		}
-		return err
+		// Some S3-compatible servers answer NoSuchKey, which the portable
+		// store takes as success; S3 answers 204.
+		return s.fail(ctx, "delete", key, err, condNone)
 	}
 	return nil
 }
 
-// Close makes later calls fail. It does not close the SDK client, which
-// holds nothing that needs closing.
-func (s *Store) Close() error {
-	s.closed.Store(true)
+// Close closes the pipeline's idle connections. It does not close the SDK
+// client, which holds nothing that needs closing.
+func (s *bucket) Close() error {
 	s.pipe.CloseIdle()
 	return nil
 }
 
 // headAttrs returns the attributes a HeadObject response carries.
-func headAttrs(key string, out *awss3.HeadObjectOutput) objstore.Attrs {
-	return objstore.Attrs{
+func headAttrs(key string, out *awss3.HeadObjectOutput) driver.Attrs {
+	return driver.Attrs{
 		Key:         key,
 		Size:        aws.ToInt64(out.ContentLength),
 		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),

@@ -170,7 +170,7 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 	loadOpts = append(loadOpts, config.WithLogger(sdkLogger{pcfg.Logger}))
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument,
+		return nil, &driver.Error{Kind: objstore.ErrInvalidArgument,
 			Err: fmt.Errorf("loading the AWS configuration: %w", err), Hint: credentialHint}
 	}
 	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {

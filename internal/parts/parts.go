@@ -114,7 +114,7 @@ func (bodyError) NonRetriable()        {}
 type Sent struct {
 	R     io.Reader
 	Limit int64
-	Prog  *objstore.Progress
+	Prog  interface{ Reached(int64) }
 	pos   int64
 }
 
