@@ -80,26 +80,37 @@ func (s *portable) fail(op, key string, err error) error {
 
 // wrapError returns err as an *Error of driver, op and key: the class it
 // wraps becomes Kind, and a *driver.Error's hint and attempts carry over.
-// An *Error (one a pipeline built) gets the caller's op and key, not the
-// backend's.
+// An *Error (one a pipeline built), at the top or just under a
+// *driver.Error, becomes the error, with the caller's op and key rather
+// than the backend's, so that its message is not nested in another's.
 func wrapError(drv, op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var oe *Error
-	if errors.As(err, &oe) {
+	var (
+		kind     error
+		hint     string
+		attempts int
+		cause    = err
+	)
+	if de, ok := err.(*driver.Error); ok {
+		kind, hint, attempts, cause = de.Kind, de.Hint, de.Attempts, de.Err
+	}
+	if oe, ok := cause.(*Error); ok {
 		oe.Driver, oe.Op, oe.Key = drv, op, key
-		return err
-	}
-	e := &Error{Driver: drv, Op: op, Key: key, Kind: classOf(err), Err: err}
-	var de *driver.Error
-	if errors.As(err, &de) {
-		e.Err, e.Hint, e.Attempts = de.Err, de.Hint, de.Attempts
-		if de.Kind != nil {
-			e.Kind = de.Kind
+		if oe.Kind == nil {
+			oe.Kind = kind
 		}
+		if oe.Hint == "" {
+			oe.Hint = hint
+		}
+		oe.Attempts = max(oe.Attempts, attempts)
+		return oe
 	}
-	return e
+	if kind == nil {
+		kind = classOf(err)
+	}
+	return &Error{Driver: drv, Op: op, Key: key, Kind: kind, Err: cause, Hint: hint, Attempts: attempts}
 }
 
 // classes are the error classes a driver's error may wrap.
@@ -400,6 +411,13 @@ func (s *portable) List(ctx context.Context, opts *ListOptions) iter.Seq2[Entry,
 			last       string // the last key yielded, in backend terms
 			yielded    bool
 			emptyPages int
+			// A token that comes back means the listing loops. Brent's
+			// cycle finding sees it with two tokens held, however long
+			// the loop: mark is the token of page number power, and each
+			// later token is compared with it until power more pages have
+			// come.
+			mark         string
+			power, since = 1, 0
 		)
 		for {
 			if err := s.begin(ctx, "list", ""); err != nil {
@@ -435,9 +453,12 @@ func (s *portable) List(ctx context.Context, opts *ListOptions) iter.Seq2[Entry,
 			switch {
 			case page.Next == "":
 				return
-			case page.Next == req.Token:
-				fail("the backend sent the same continuation token twice; the listing does not advance")
+			case page.Next == req.Token, page.Next == mark:
+				fail("the backend sent a continuation token it had sent before; the listing would never end")
 				return
+			}
+			if since++; since == power {
+				mark, power, since = page.Next, 2*power, 0
 			}
 			if entries == 0 {
 				if emptyPages++; emptyPages > maxEmptyPages {

@@ -3,6 +3,7 @@ package objstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -131,7 +132,10 @@ func TestPortableListGuards(t *testing.T) {
 	}{
 		{"out of order", []driver.Page{{Entries: entries("b", "a")}}, nil, "b", "after"},
 		{"out of order across pages", []driver.Page{{Entries: entries("a", "c"), Next: "t1"}, {Entries: entries("b")}}, nil, "a,c", "after"},
-		{"repeated token", []driver.Page{{Entries: entries("a"), Next: "t1"}, {Entries: entries("b"), Next: "t1"}}, nil, "a,b", "same continuation token"},
+		{"repeated token", []driver.Page{{Entries: entries("a"), Next: "t1"}, {Entries: entries("b"), Next: "t1"}}, nil, "a,b", "token it had sent before"},
+		// t1 t2 t3 t1 t2 t3: found when t3 comes back, Brent's way.
+		{"token cycle", []driver.Page{{Entries: entries("a"), Next: "t1"}, {Entries: entries("b"), Next: "t2"}, {Entries: entries("c"), Next: "t3"},
+			{Entries: entries("d"), Next: "t1"}, {Entries: entries("e"), Next: "t2"}, {Entries: entries("f"), Next: "t3"}}, nil, "a,b,c,d,e,f", "token it had sent before"},
 		{"repeated entry at a page boundary", []driver.Page{{Entries: entries("a", "b"), Next: "t1"}, {Entries: entries("b", "c")}}, nil, "a,b,c", ""},
 		{"ignored StartAfter", []driver.Page{{Entries: entries("a", "b", "c")}}, &objstore.ListOptions{StartAfter: "b"}, "c", ""},
 		{"ignored Prefix", []driver.Page{{Entries: entries("a", "p/1", "q")}}, &objstore.ListOptions{Prefix: "p/"}, "p/1", ""},
@@ -139,7 +143,7 @@ func TestPortableListGuards(t *testing.T) {
 	// 101 empty pages in a row end the listing.
 	var empty []driver.Page
 	for i := range 102 {
-		empty = append(empty, driver.Page{Next: string(rune('A' + i%2))})
+		empty = append(empty, driver.Page{Next: fmt.Sprint("t", i)})
 	}
 	tests = append(tests, struct {
 		name  string

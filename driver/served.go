@@ -59,3 +59,17 @@ func parseContentRange(v string) (first, last, size int64, ok bool) {
 	}
 	return first, last, size, true
 }
+
+// Resolve returns the bytes a GetRequest asks of an object of size bytes:
+// from r.Offset, r.Length of them or to the end. An offset past the end
+// is ErrInvalidRange; one at the end serves nothing.
+func Resolve(r GetRequest, size int64) (offset, length int64, err error) {
+	if r.Offset > size {
+		return 0, 0, Errorf(ErrInvalidRange, fmt.Sprintf("Range.Offset %d is past the end of the %d-byte object", r.Offset, size))
+	}
+	length = size - r.Offset
+	if r.Length >= 0 && r.Length < length {
+		length = r.Length
+	}
+	return r.Offset, length, nil
+}

@@ -74,10 +74,8 @@ package azure
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -91,6 +89,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
@@ -218,14 +217,23 @@ func (o Options) validate() error {
 // "/") and no segment ending in "." (which it strips, so that "dots./b"
 // would address "dots/b", and "." and ".." segments resolve away). Metadata
 // names are C# identifiers.
-var keyRules = objstore.KeyRules{Backend: "Azure Blob", MaxLen: 1024, UTF16: true,
+var keyRules = driver.KeyRules{Backend: "Azure Blob", MaxLen: 1024, UTF16: true,
 	NoControl: true, NoBackslash: true, NoDotEnd: true, IdentMetadata: true}
 
-// Store is an objstore.Store on one Azure Blob container. It is safe for
-// concurrent use.
+// Store is an objstore.Store on one Azure Blob container: the portable
+// store over the driver's bucket, with what Azure offers beyond the Store
+// interface (the SDK clients, ListContainers). It is safe for concurrent
+// use.
 type Store struct {
-	ns        objstore.Namespace
+	objstore.Store
+	b *bucket
+}
+
+// bucket is the driver.Bucket on one container: it translates each
+// primitive into Blob service requests and classifies their failures.
+type bucket struct {
 	container string
+	prefix    string // the store's URL prefix, which every key arrives with
 	client    *azblob.Client
 	cc        *container.Client
 	opts      Options
@@ -234,12 +242,27 @@ type Store struct {
 	pipe      *pipeline.Pipeline          // New's sends no request, but gives spans, logs and attempt counts
 	source    string                      // where the credential came from, for hints
 
-	closed            atomic.Bool
 	serverCopyRefused atomic.Bool // CopyAuto: the service refused Copy Blob once
 	noStartFrom       atomic.Bool // the service rejected startFrom once
 }
 
-var _ objstore.Store = (*Store)(nil)
+var (
+	_ driver.Bucket     = (*bucket)(nil)
+	_ driver.Operations = (*bucket)(nil)
+)
+
+// newStore returns the portable store over b, whose keys live under
+// prefix ("" or a path, as a URL's).
+func newStore(b *bucket, prefix string) (*Store, error) {
+	st, err := objstore.NewStore(b, "/"+strings.TrimPrefix(prefix, "/"))
+	if err != nil {
+		return nil, err
+	}
+	if b.prefix = strings.Trim(prefix, "/"); b.prefix != "" {
+		b.prefix += "/"
+	}
+	return &Store{Store: st, b: b}, nil
+}
 
 // New returns a store on container, sending requests through client. The
 // client's own pipeline (credential, transport, retries) is used as is;
@@ -258,24 +281,18 @@ func New(client *azblob.Client, containerName string, opts *Options) (*Store, er
 	if err := checkContainerName(containerName); err != nil {
 		return nil, err
 	}
-	ns, err := objstore.NewNamespace(Scheme, &url.URL{Path: o.Prefix})
-	if err != nil {
-		return nil, err
-	}
-	ns.Keys, ns.Native = o.Keys, keyRules
 	pipe, err := newPipeline(nil, o)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{
-		ns:        ns,
+	return newStore(&bucket{
 		container: containerName,
 		client:    client,
 		cc:        client.ServiceClient().NewContainerClient(containerName),
 		opts:      o,
 		pipe:      pipe,
 		source:    "the *azblob.Client given to azure.New",
-	}, nil
+	}, o.Prefix)
 }
 
 // newPipeline resolves the pipeline of o.ClientOptions and query (the
@@ -315,7 +332,7 @@ func NewClientOptions(opts *Options) (*azblob.ClientOptions, error) {
 }
 
 // newFromConfig builds the client for a resolved credential.
-func newFromConfig(cfg *clientConfig, containerName string, ns objstore.Namespace, o Options, pipe *pipeline.Pipeline) (*Store, error) {
+func newFromConfig(cfg *clientConfig, containerName, prefix string, o Options, pipe *pipeline.Pipeline) (*Store, error) {
 	co := &azblob.ClientOptions{ClientOptions: policyOptions(pipe)}
 	var (
 		client *azblob.Client
@@ -343,8 +360,7 @@ func newFromConfig(cfg *clientConfig, containerName string, ns objstore.Namespac
 	if err != nil {
 		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument, Err: err}
 	}
-	return &Store{
-		ns:        ns,
+	return newStore(&bucket{
 		container: containerName,
 		client:    client,
 		cc:        client.ServiceClient().NewContainerClient(containerName),
@@ -353,62 +369,63 @@ func newFromConfig(cfg *clientConfig, containerName string, ns objstore.Namespac
 		sas:       sasP,
 		pipe:      pipe,
 		source:    cfg.source,
-	}, nil
+	}, prefix)
 }
 
 // Client returns the azblob client the store sends requests through.
-func (s *Store) Client() *azblob.Client { return s.client }
+func (st *Store) Client() *azblob.Client { return st.b.client }
 
 // ContainerClient returns the client of the store's container.
-func (s *Store) ContainerClient() *container.Client { return s.cc }
+func (st *Store) ContainerClient() *container.Client { return st.b.cc }
 
 // String describes the store without its credential:
 // azblob://container/prefix/.
-func (s *Store) String() string { return Scheme + "://" + s.container + "/" + s.ns.Prefix }
+func (st *Store) String() string { return st.b.String() }
 
 // GoString is String: %#v prints no credential either.
-func (s *Store) GoString() string { return s.String() }
+func (st *Store) GoString() string { return st.String() }
 
 // Format prints String for every verb, so that no verb reaches the
 // credential inside the client.
-func (s *Store) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
+func (st *Store) Format(f fmt.State, _ rune) { io.WriteString(f, st.String()) }
 
-// Close makes later calls fail and releases idle connections. Readers
-// already open keep working until they are closed.
-func (s *Store) Close() error {
-	s.closed.Store(true)
+// String, GoString and Format keep the bucket's credential out of
+// anything that prints it, as the Store's do.
+func (s *bucket) String() string              { return Scheme + "://" + s.container + "/" + s.prefix }
+func (s *bucket) GoString() string            { return s.String() }
+func (s *bucket) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
+
+// Info names the driver and the blob names Azure addresses.
+func (s *bucket) Info() driver.Info {
+	return driver.Info{Scheme: Scheme, Rules: keyRules, Native: s.opts.Keys == objstore.KeysNative}
+}
+
+// Close releases idle connections. Readers already open keep working
+// until they are closed.
+func (s *bucket) Close() error {
 	s.pipe.CloseIdle()
 	return nil
 }
 
-// begin checks what every operation checks before its first request.
-func (s *Store) begin(ctx context.Context, op, key string) error {
-	if err := ctx.Err(); err != nil {
-		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: err}
-	}
-	if s.closed.Load() {
-		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Err: errClosed}
-	}
-	return nil
-}
-
-// start begins an operation in the pipeline (its span, its attempt count,
-// its log) after begin's checks. The caller defers end with its error.
-func (s *Store) start(ctx context.Context, op, key string) (context.Context, func(error) error, error) {
-	if err := s.begin(ctx, op, key); err != nil {
-		return ctx, nil, err
-	}
+// Begin begins an operation in the pipeline: its span, its log line, its
+// retry budget, which a Get's requests share with its Reader's
+// resumptions (driver.Operations).
+func (s *bucket) Begin(ctx context.Context, op, key string) (context.Context, func(error) error) {
 	ctx, end := s.pipe.Begin(ctx, op, key)
-	return ctx, end, nil
+	if op == "get" {
+		ctx = pipeline.Stream(ctx)
+	}
+	return ctx, end
 }
 
 // ListContainers returns the names of the containers of the store's
 // account, with one List Containers request a page: for what the Store
 // interface does not cover, such as the command's ls of a URL without a
 // container. Its errors are classified as the store's operations' are.
-func (s *Store) ListContainers(ctx context.Context) (_ []string, err error) {
-	if err := s.begin(ctx, "list containers", ""); err != nil {
-		return nil, err
+func (st *Store) ListContainers(ctx context.Context) (_ []string, err error) {
+	s := st.b
+	if err := ctx.Err(); err != nil {
+		return nil, &objstore.Error{Driver: Scheme, Op: "list containers", Err: err}
 	}
 	ctx, end := s.pipe.Begin(ctx, "listcontainers", "")
 	defer func() { err = end(err) }()
@@ -417,7 +434,7 @@ func (s *Store) ListContainers(ctx context.Context) (_ []string, err error) {
 	for pages.More() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return names, s.fail("list containers", "", err, condNone)
+			return names, &objstore.Error{Driver: Scheme, Op: "list containers", Err: s.fail("list containers", "", err, condNone)}
 		}
 		for _, c := range page.ContainerItems {
 			if c.Name != nil {
@@ -428,51 +445,32 @@ func (s *Store) ListContainers(ctx context.Context) (_ []string, err error) {
 	return names, nil
 }
 
-func (s *Store) blob(full string) *blockblob.Client { return s.cc.NewBlockBlobClient(full) }
+func (s *bucket) blob(full string) *blockblob.Client { return s.cc.NewBlockBlobClient(full) }
 
 // Stat returns the attributes of the object at key with one Get Blob
 // Properties request. A missing key gives ErrNotFound, a missing
 // container ErrBucketNotFound.
-func (s *Store) Stat(ctx context.Context, key string) (_ objstore.Attrs, err error) {
-	full, err := s.ns.Stat(key)
+func (s *bucket) Stat(ctx context.Context, key string) (driver.Attrs, error) {
+	p, err := s.blob(key).GetProperties(ctx, nil)
 	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	ctx, end, err := s.start(ctx, "stat", key)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	defer func() { err = end(err) }()
-	p, err := s.blob(full).GetProperties(ctx, nil)
-	if err != nil {
-		return objstore.Attrs{}, s.fail("stat", key, err, condNone)
+		return driver.Attrs{}, s.fail("stat", key, err, condNone)
 	}
 	return propsAttrs(key, p), nil
 }
 
-// Delete removes the object at key, and its snapshots. Deleting a missing
-// key returns nil; a missing container gives ErrBucketNotFound.
-func (s *Store) Delete(ctx context.Context, key string) (err error) {
-	full, err := s.ns.Delete(key)
+// Delete removes the object at key, and its snapshots. A missing key
+// gives ErrNotFound, which the portable store takes as success; a missing
+// container gives ErrBucketNotFound.
+func (s *bucket) Delete(ctx context.Context, key string) error {
+	_, err := s.blob(key).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: toPtr(blob.DeleteSnapshotsOptionTypeInclude)})
 	if err != nil {
-		return err
-	}
-	ctx, end, err := s.start(ctx, "delete", key)
-	if err != nil {
-		return err
-	}
-	defer func() { err = end(err) }()
-	_, err = s.blob(full).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: toPtr(blob.DeleteSnapshotsOptionTypeInclude)})
-	if err != nil {
-		if e := s.fail("delete", key, err, condNone); !errors.Is(e, objstore.ErrNotFound) {
-			return e
-		}
+		return s.fail("delete", key, err, condNone)
 	}
 	return nil
 }
 
-func propsAttrs(key string, p blob.GetPropertiesResponse) objstore.Attrs {
-	return objstore.Attrs{
+func propsAttrs(key string, p blob.GetPropertiesResponse) driver.Attrs {
+	return driver.Attrs{
 		Key:         key,
 		Size:        deref(p.ContentLength),
 		ETag:        etagString(p.ETag),

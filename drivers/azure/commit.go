@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/parts"
 )
 
@@ -33,14 +34,14 @@ import (
 // failing (ErrExists, ErrPrecondition): another writer's blob holds the
 // key. For an unconditional one the write may have been stored and then
 // replaced (parts.LostAnswer).
-func (s *Store) settleBlocks(ctx context.Context, bb *blockblob.Client, w write, ids []string, size int64, err error) (objstore.Attrs, error) {
+func (s *bucket) settleBlocks(ctx context.Context, bb *blockblob.Client, w write, ids []string, size int64, err error) (driver.Attrs, error) {
 	lctx, end := s.pipe.Begin(ctx, "check", w.key)
 	list, lerr := bb.GetBlockList(lctx, blockblob.BlockListTypeAll, nil)
 	end(lerr)
 	missing := lerr != nil && classify(lerr, condNone) == objstore.ErrNotFound
 	switch {
 	case lerr != nil && !missing:
-		return objstore.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key,
+		return driver.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key,
 			fmt.Sprintf("reading the blob's block list, to find out whether this write was committed, failed (%v)", compact(lerr)), compact(err))
 	case lerr == nil && sameBlocks(list.CommittedBlocks, ids):
 		if list.ETag == nil {
@@ -48,7 +49,7 @@ func (s *Store) settleBlocks(ctx context.Context, bb *blockblob.Client, w write,
 			// server that leaves it out is asked for the properties.
 			p, perr := s.properties(ctx, bb, w.key)
 			if perr != nil {
-				return objstore.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key,
+				return driver.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key,
 					fmt.Sprintf("this write's blocks are committed, but reading the blob's properties failed (%v)", compact(perr)), compact(err))
 			}
 			return w.attrs(size, p.ETag, p.LastModified, p.Date), nil
@@ -56,22 +57,22 @@ func (s *Store) settleBlocks(ctx context.Context, bb *blockblob.Client, w write,
 		return w.attrs(size, list.ETag, list.LastModified, list.Date), nil
 	case lerr == nil && hasBlocks(list.UncommittedBlocks, ids):
 		if bloberror.HasCode(err, bloberror.InvalidBlockList) {
-			return objstore.Attrs{}, s.lostBlocks(ctx, bb, w, err)
+			return driver.Attrs{}, s.lostBlocks(ctx, bb, w, err)
 		}
-		return objstore.Attrs{}, s.fail(w.op, w.key, err, w.cond())
+		return driver.Attrs{}, s.fail(w.op, w.key, err, w.cond())
 	case missing:
-		return objstore.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key,
+		return driver.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key,
 			"the blob is missing and this write's blocks are gone: it was committed and then deleted, or its blocks were discarded", compact(err))
 	}
 	other := fmt.Sprintf("another writer's blob holds the key (ETag %s): it replaced this write, committed by the attempt whose answer was lost, "+
 		"or it was committed first and Azure discarded this write's blocks", etagString(list.ETag))
 	switch w.cond() {
 	case condIfAbsent:
-		return objstore.Attrs{}, failKind(w.op, w.key, objstore.ErrExists, fmt.Errorf("%s: %w", other, compact(err)))
+		return driver.Attrs{}, failKind(w.op, w.key, objstore.ErrExists, fmt.Errorf("%s: %w", other, compact(err)))
 	case condIfMatch:
-		return objstore.Attrs{}, failKind(w.op, w.key, objstore.ErrPrecondition, fmt.Errorf("%s: %w", other, compact(err)))
+		return driver.Attrs{}, failKind(w.op, w.key, objstore.ErrPrecondition, fmt.Errorf("%s: %w", other, compact(err)))
 	}
-	return objstore.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key, other, compact(err))
+	return driver.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key, other, compact(err))
 }
 
 // sameBlocks reports whether blocks are the blocks ids, in order.
@@ -106,7 +107,7 @@ func hasBlocks(blocks []*blockblob.Block, ids []string) bool {
 // properties reads a blob's properties in an operation of its own, as
 // settleBlocks reads the block list: the attempts the write's error
 // reports stay those of the write's own request.
-func (s *Store) properties(ctx context.Context, bb *blockblob.Client, key string) (blob.GetPropertiesResponse, error) {
+func (s *bucket) properties(ctx context.Context, bb *blockblob.Client, key string) (blob.GetPropertiesResponse, error) {
 	ctx, end := s.pipe.Begin(ctx, "check", key)
 	p, err := bb.GetProperties(ctx, nil)
 	end(err)
@@ -125,26 +126,26 @@ func (s *Store) properties(ctx context.Context, bb *blockblob.Client, key string
 // attempt stored it, or another writer stored the same, and a Put Blob
 // carries nothing that tells them apart; so it gets an error with no
 // class (parts.LostAnswer), as it does when the key cannot be looked at.
-func (s *Store) settleBlob(ctx context.Context, w write, body io.ReadSeeker, size int64, err error, failed *objstore.Error) (objstore.Attrs, error) {
+func (s *bucket) settleBlob(ctx context.Context, w write, body io.ReadSeeker, size int64, err error, failed *driver.Error) (driver.Attrs, error) {
 	p, same, why := s.holds(ctx, w, body, size)
 	switch {
 	case w.cond() == condNone && same:
 		return w.attrs(size, p.ETag, p.LastModified, p.Date), nil
 	case w.cond() == condNone:
-		return objstore.Attrs{}, failed
+		return driver.Attrs{}, failed
 	case why != "":
-		return objstore.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key, why, compact(err))
+		return driver.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key, why, compact(err))
 	case same:
-		return objstore.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key,
+		return driver.Attrs{}, parts.LostAnswer(ctx, Scheme, w.op, w.key,
 			"the key holds exactly this write's bytes, ContentType and Metadata, stored by the attempt whose answer was lost or by another writer; nothing tells them apart", compact(err))
 	}
-	return objstore.Attrs{}, failed
+	return driver.Attrs{}, failed
 }
 
 // holds reports whether w's key holds exactly the size bytes of body with
 // w's ContentType and Metadata, as one Put Blob of them makes it: the
 // blob's Content-MD5 is their MD5. why says what kept it from finding out.
-func (s *Store) holds(ctx context.Context, w write, body io.ReadSeeker, size int64) (p blob.GetPropertiesResponse, same bool, why string) {
+func (s *bucket) holds(ctx context.Context, w write, body io.ReadSeeker, size int64) (p blob.GetPropertiesResponse, same bool, why string) {
 	p, err := s.properties(ctx, s.blob(w.full), w.key)
 	switch {
 	case err != nil && classify(err, condNone) == objstore.ErrNotFound:
@@ -172,7 +173,7 @@ func (s *Store) holds(ctx context.Context, w write, body io.ReadSeeker, size int
 // or another writer copied the same source: the copy ID that would tell
 // was in the lost answer. So the copy may have happened
 // (parts.LostAnswer).
-func (s *Store) settleCopy(ctx context.Context, dstBlob *blockblob.Client, c copyJob, source string, err error, failed error) error {
+func (s *bucket) settleCopy(ctx context.Context, dstBlob *blockblob.Client, c copyJob, source string, err error, failed error) error {
 	p, perr := s.properties(ctx, dstBlob, c.dst)
 	switch {
 	case perr != nil && classify(perr, condNone) == objstore.ErrNotFound:

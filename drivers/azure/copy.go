@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/pipeline"
 )
 
@@ -35,32 +36,14 @@ import (
 //
 // The returned Attrs are dst's, from the responses; no extra request is
 // sent for them.
-func (s *Store) Copy(ctx context.Context, dst, src string, opts *objstore.CopyOptions) (_ objstore.Attrs, err error) {
-	fullDst, fullSrc, err := s.ns.Copy(dst, src, opts)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	ctx, end, err := s.start(ctx, "copy", dst)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	defer func() { err = end(err) }()
-	c := copyJob{dst: dst, src: src, fullDst: fullDst, fullSrc: fullSrc}
-	if opts != nil {
-		c.CopyOptions = *opts
-	}
-	c.prog = objstore.NewProgress(c.Progress)
-	defer c.prog.Stop()
-	a, err := s.copyBy(ctx, c)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	c.prog.Finish(a.Size)
-	return a, nil
+func (s *bucket) Copy(ctx context.Context, dst, src string, r driver.CopyRequest) (driver.Attrs, error) {
+	c := copyJob{dst: dst, src: src, fullDst: dst, fullSrc: src, prog: r.Progress}
+	c.IfAbsent, c.IfMatch = r.IfAbsent, r.IfMatch
+	return s.copyBy(ctx, c)
 }
 
 // copyBy copies by the store's CopyStrategy.
-func (s *Store) copyBy(ctx context.Context, c copyJob) (objstore.Attrs, error) {
+func (s *bucket) copyBy(ctx context.Context, c copyJob) (driver.Attrs, error) {
 	switch s.opts.Copy {
 	case CopyStream:
 		return s.copyStream(ctx, c)
@@ -80,7 +63,7 @@ func (s *Store) copyBy(ctx context.Context, c copyJob) (objstore.Attrs, error) {
 type copyJob struct {
 	objstore.CopyOptions
 	dst, src, fullDst, fullSrc string
-	prog                       *objstore.Progress
+	prog                       driver.Progress
 }
 
 // copyStream downloads src and uploads it to dst as it arrives, in
@@ -88,29 +71,23 @@ type copyJob struct {
 // whose body resumes as a Get's does, pinned to the source's ETag with
 // If-Match, so dst gets exactly one version of src; the download and its
 // resumptions make at most MaxRetries+1 attempts in all.
-func (s *Store) copyStream(ctx context.Context, c copyJob) (objstore.Attrs, error) {
+func (s *bucket) copyStream(ctx context.Context, c copyJob) (driver.Attrs, error) {
 	// The body is streamed into blocks, not read whole by the pipeline,
 	// and its requests share one retry budget with its resumptions.
 	dctx := pipeline.Stream(ctx)
-	srcBlob := s.blob(c.fullSrc)
-	resp, err := srcBlob.DownloadStream(dctx, &blob.DownloadStreamOptions{AccessConditions: accessConditions(c.IfMatch, "")})
+	src, err := s.Get(dctx, c.fullSrc, driver.GetRequest{Length: -1, IfMatch: c.IfMatch})
 	if err != nil {
-		return objstore.Attrs{}, s.fail("copy", c.src, err, condNone)
+		return driver.Attrs{}, err
 	}
 	// The source's bytes are checked like a Get's (rule G5): all of them.
-	srcAttrs, _, _, err := s.served(c.src, nil, resp)
-	if err != nil {
-		var oe *objstore.Error
-		if errors.As(err, &oe) {
-			oe.Op = "copy"
-		}
-		return objstore.Attrs{}, err
+	srcAttrs := src.Attrs
+	if src.Offset != 0 || src.Length != srcAttrs.Size {
+		src.Body.Close()
+		return driver.Attrs{}, fmt.Errorf("the source's Get Blob carried bytes %d-%d of %d, not all of them", src.Offset, src.Offset+src.Length-1, srcAttrs.Size)
 	}
 	// A broken body resumes pinned to the ETag, within the retry budget,
-	// as a Get's does: with s.reopen, which checks that each resumption
-	// carries the bytes asked for. azblob's RetryReader served whatever
-	// came back.
-	body := objstore.NewResumableReader(dctx, &ctxBody{ctx: dctx, body: resp.Body}, srcAttrs, 0, srcAttrs.Size, s.reopen(srcBlob, c.src))
+	// as a Get's does. azblob's RetryReader served whatever came back.
+	body := objstore.NewResumableReader(dctx, src.Body, objstore.Attrs(srcAttrs), 0, srcAttrs.Size, s.resume(c.fullSrc))
 	defer body.Close()
 	w := write{
 		op:          "copy",
@@ -126,7 +103,7 @@ func (s *Store) copyStream(ctx context.Context, c copyJob) (objstore.Attrs, erro
 	}
 	a, err := s.write(ctx, w, &exactReader{r: body, n: srcAttrs.Size})
 	if err != nil {
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, err
 	}
 	return a, nil
 }
@@ -170,18 +147,18 @@ var (
 // (x-ms-source-if-match) and the attributes Copy returns. A copy the
 // service reports pending is polled with backoff until it succeeds,
 // fails, or ctx is done (then it is aborted).
-func (s *Store) copyServer(ctx context.Context, c copyJob) (objstore.Attrs, error) {
+func (s *bucket) copyServer(ctx context.Context, c copyJob) (driver.Attrs, error) {
 	srcBlob, dstBlob := s.blob(c.fullSrc), s.blob(c.fullDst)
 	for attempt := 1; ; attempt++ {
 		p, err := srcBlob.GetProperties(ctx, &blob.GetPropertiesOptions{AccessConditions: accessConditions(c.IfMatch, "")})
 		if err != nil {
-			return objstore.Attrs{}, s.fail("copy", c.src, err, condNone)
+			return driver.Attrs{}, s.fail("copy", c.src, err, condNone)
 		}
 		a := propsAttrs(c.dst, p)
 		c.prog.Start(a.Size)
 		source, err := s.copySource(srcBlob, c.fullSrc)
 		if err != nil {
-			return objstore.Attrs{}, failKind("copy", c.src, objstore.ErrUnsupported, err)
+			return driver.Attrs{}, failKind("copy", c.src, objstore.ErrUnsupported, err)
 		}
 		o := &blob.StartCopyFromURLOptions{SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfMatch: p.ETag}}
 		if c.IfAbsent {
@@ -197,12 +174,12 @@ func (s *Store) copyServer(ctx context.Context, c copyJob) (objstore.Attrs, erro
 			if answers.Lost() && errors.Is(failed, objstore.ErrExists) {
 				failed = s.settleCopy(ctx, dstBlob, c, source, err, failed)
 			}
-			return objstore.Attrs{}, failed
+			return driver.Attrs{}, failed
 		}
 		etag, mod := resp.ETag, resp.LastModified
 		if st := deref(resp.CopyStatus); st != blob.CopyStatusTypeSuccess {
 			if etag, mod, err = s.waitCopy(ctx, dstBlob, c.dst, deref(resp.CopyID), st, c.prog); err != nil {
-				return objstore.Attrs{}, err
+				return driver.Attrs{}, err
 			}
 		}
 		a.ETag, a.ModTime = etagString(etag), timeOf(mod)
@@ -212,7 +189,7 @@ func (s *Store) copyServer(ctx context.Context, c copyJob) (objstore.Attrs, erro
 
 // copyFailure classifies a failed Copy Blob. srcChanged reports that the
 // source no longer has the ETag the copy was pinned to.
-func (s *Store) copyFailure(ctx context.Context, srcBlob *blockblob.Client, c copyJob, pinned *azcore.ETag, err error) (srcChanged bool, _ error) {
+func (s *bucket) copyFailure(ctx context.Context, srcBlob *blockblob.Client, c copyJob, pinned *azcore.ETag, err error) (srcChanged bool, _ error) {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) || refused(err) {
 		return false, s.fail("copy", c.dst, err, condNone)
@@ -280,7 +257,7 @@ const copySAS = time.Hour
 // key, the store's SAS, or nothing (a token credential, or a client from
 // New that cannot sign, relies on the service accepting the destination's
 // authorization for a source in the same account).
-func (s *Store) copySource(srcBlob *blockblob.Client, fullSrc string) (string, error) {
+func (s *bucket) copySource(srcBlob *blockblob.Client, fullSrc string) (string, error) {
 	start, expiry := time.Now().Add(-15*time.Minute).UTC(), time.Now().Add(copySAS).UTC()
 	u := srcBlob.URL()
 	join := func(q string) string {
@@ -315,7 +292,7 @@ func (s *Store) copySource(srcBlob *blockblob.Client, fullSrc string) (string, e
 // reports the bytes copied that each poll gives (x-ms-copy-progress) to
 // prog. On success it returns dst's ETag and Last-Modified. When ctx is
 // done it aborts the copy.
-func (s *Store) waitCopy(ctx context.Context, dstBlob *blockblob.Client, dst, copyID string, status blob.CopyStatusType, prog *objstore.Progress) (*azcore.ETag, *time.Time, error) {
+func (s *bucket) waitCopy(ctx context.Context, dstBlob *blockblob.Client, dst, copyID string, status blob.CopyStatusType, prog driver.Progress) (*azcore.ETag, *time.Time, error) {
 	// abort stops the pending copy when ctx ends, whether it ends between
 	// polls or during one.
 	abort := func() {
@@ -373,4 +350,28 @@ func copyProgress(v string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(copied, 10, 64)
 	return n, err == nil && n >= 0
+}
+
+// resume returns how the stream copy's read of key resumes: a Get of the
+// bytes not yet read, pinned to the ETag, that must carry exactly them.
+func (s *bucket) resume(key string) objstore.ReopenFunc {
+	return func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
+		obj, err := s.Get(ctx, key, driver.GetRequest{Offset: offset, Length: length, IfMatch: etag})
+		switch {
+		case err != nil:
+			return nil, err
+		case obj.Attrs.ETag != etag:
+			obj.Body.Close()
+			return nil, failKind("copy", key, objstore.ErrPrecondition, fmt.Errorf("resuming the read of ETag %s, the service answered with ETag %s", etag, obj.Attrs.ETag))
+		case obj.Offset != offset || obj.Length != length:
+			obj.Body.Close()
+			what := "answered for other bytes"
+			if obj.Offset == 0 && obj.Length == obj.Attrs.Size {
+				what = "the Range header was ignored"
+			}
+			return nil, fmt.Errorf("resuming the read of the source, blob %q, at byte %d, the service answered with bytes %d-%d of %d where bytes %d-%d were asked for: %s",
+				key, offset, obj.Offset, obj.Offset+obj.Length-1, obj.Attrs.Size, offset, offset+length-1, what)
+		}
+		return obj.Body, nil
+	}
 }

@@ -346,16 +346,16 @@ func TestOpenURLValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.opts.Copy != CopyStream || s.opts.BlockSize != 3<<20 || s.opts.Concurrency != 7 {
-		t.Errorf("the URL's parameters did not override the options: %+v", s.opts)
+	if s.b.opts.Copy != CopyStream || s.b.opts.BlockSize != 3<<20 || s.b.opts.Concurrency != 7 {
+		t.Errorf("the URL's parameters did not override the options: %+v", s.b.opts)
 	}
-	if s.ns.Prefix != "a/b/" || s.container != "box" {
-		t.Errorf("prefix %q container %q", s.ns.Prefix, s.container)
+	if s.b.prefix != "a/b/" || s.b.container != "box" {
+		t.Errorf("prefix %q container %q", s.b.prefix, s.b.container)
 	}
 	if got := s.ContainerClient().URL(); got != "https://acct.blob.core.windows.net/box" {
 		t.Errorf("the container URL is %q", got)
 	}
-	if s.key == nil || s.pipe == nil {
+	if s.b.key == nil || s.b.pipe == nil {
 		t.Errorf("the store lacks its key or its transport")
 	}
 	for _, tt := range []struct {

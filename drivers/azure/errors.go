@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // cond is the condition a request carried, which decides what a failed
@@ -124,11 +125,12 @@ func classifyResponse(status int, code, text string, c cond) error {
 	return kind
 }
 
-// fail wraps err, from a request for op on the caller's key, in an
-// *objstore.Error with its class.
-func (s *Store) fail(op, key string, err error, c cond) *objstore.Error {
+// fail classifies err, from a request for op on key, with a hint where
+// the driver knows one. An error the pipeline classified already passes
+// through.
+func (s *bucket) fail(op, key string, err error, c cond) *driver.Error {
 	kind := classify(err, c)
-	e := &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: compact(err)}
+	e := &driver.Error{Kind: kind, Err: compact(err)}
 	switch kind {
 	case objstore.ErrUnauthenticated:
 		var re *azcore.ResponseError
@@ -144,8 +146,8 @@ func (s *Store) fail(op, key string, err error, c cond) *objstore.Error {
 }
 
 // failKind is fail with a class the driver decided on.
-func failKind(op, key string, kind, err error) *objstore.Error {
-	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: err}
+func failKind(op, key string, kind, err error) *driver.Error {
+	return &driver.Error{Kind: kind, Err: err}
 }
 
 // oneLineError gives an azcore.ResponseError a one-line message. azcore's

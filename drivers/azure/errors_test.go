@@ -107,16 +107,13 @@ func TestClassify(t *testing.T) {
 			}
 			// Through fail: the class for errors.Is, the SDK's error for
 			// errors.As.
-			e := (&Store{source: "AZSTORE_TEST_KEY"}).fail("get", "k", err, tt.c)
+			e := (&bucket{source: "AZSTORE_TEST_KEY"}).fail("get", "k", err, tt.c)
 			if tt.want != nil && !errors.Is(e, tt.want) {
 				t.Errorf("fail(...) = %v, not %v", e, tt.want)
 			}
 			var re *azcore.ResponseError
 			if !errors.As(e, &re) || re.StatusCode != tt.status {
 				t.Errorf("errors.As does not reach the *azcore.ResponseError through %v", e)
-			}
-			if e.Driver != Scheme || e.Op != "get" || e.Key != "k" {
-				t.Errorf("fail names %s %s %q", e.Driver, e.Op, e.Key)
 			}
 		})
 	}
@@ -144,14 +141,14 @@ func TestClassifyNonResponse(t *testing.T) {
 	}
 	// A cancelled request keeps context.Canceled reachable and has no
 	// class.
-	e := (&Store{}).fail("put", "k", &url.Error{Op: "Put", URL: "https://x", Err: context.Canceled}, condNone)
+	e := (&bucket{}).fail("put", "k", &url.Error{Op: "Put", URL: "https://x", Err: context.Canceled}, condNone)
 	if !errors.Is(e, context.Canceled) || e.Kind != nil {
 		t.Errorf("a cancelled request gives %v (Kind %v)", e, e.Kind)
 	}
 }
 
 func TestFailHints(t *testing.T) {
-	s := &Store{source: "AZSTORE_PROD_KEY"}
+	s := &bucket{source: "AZSTORE_PROD_KEY"}
 	e := s.fail("stat", "k", responseError(403, "AuthenticationFailed", "Server failed to authenticate the request."), condNone)
 	if !strings.Contains(e.Error(), "AZSTORE_PROD_KEY") {
 		t.Errorf("an authentication failure does not name the variable the credential came from: %v", e)
@@ -163,7 +160,7 @@ func TestFailHints(t *testing.T) {
 }
 
 func TestErrorsAreOneLine(t *testing.T) {
-	s := &Store{source: "AZSTORE_X_KEY"}
+	s := &bucket{source: "AZSTORE_X_KEY"}
 	req, _ := http.NewRequest(http.MethodGet, "https://acct.blob.core.windows.net/c/k?sv=1&sig=CANARYsig", nil)
 	raw := runtime.NewResponseError(&http.Response{
 		StatusCode: 404, Status: "404 Not Found", Request: req,

@@ -27,7 +27,7 @@ func SetCopyPoll(start, max time.Duration) (restore func()) {
 }
 
 // FullKey returns the blob name of key in s.
-func FullKey(s *Store, key string) string { return s.ns.Prefix + key }
+func FullKey(s *Store, key string) string { return s.b.prefix + key }
 
 // DisableStartFrom makes s list as against a service without startFrom.
-func DisableStartFrom(s *Store) { s.noStartFrom.Store(true) }
+func DisableStartFrom(s *Store) { s.b.noStartFrom.Store(true) }

@@ -3,87 +3,66 @@ package azure
 import (
 	"context"
 	"errors"
-	"iter"
 	"net/http"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
-	"github.com/objstore-go/objstore"
-	"github.com/objstore-go/objstore/internal/pipeline"
+	"github.com/objstore-go/objstore/driver"
 )
 
-var errMarkerRepeated = errors.New("the service returned a continuation marker it had returned before; the listing would never end")
-
-// List yields the objects under opts.Prefix in byte order, one List Blobs
-// request (ListBlobsFlat, or ListBlobsHierarchy with Delimiter "/") per
-// PageSize entries, following the service's continuation marker. Breaking
-// out of the loop sends no further request, and a marker the service
-// repeats ends the listing with an error rather than looping.
+// List returns one page of List Blobs (ListBlobsFlat, or
+// ListBlobsHierarchy with Delimiter "/") of up to PageSize entries; the
+// token is the service's continuation marker.
 //
 // StartAfter is exclusive. Azure's markers are opaque and cannot be made
-// from a key, so StartAfter is sent as startFrom (inclusive; services
-// that predate it, and the rest, are covered by filtering on the client:
-// entries up to StartAfter are dropped). With a delimiter, a common prefix
-// that StartAfter falls inside is listed only if it holds a key after
-// StartAfter, which costs one more request. A service that rejects
-// startFrom is asked again without it, and the store stops sending it.
+// from a key, so StartAfter is sent as startFrom (inclusive) with the
+// first page; services that predate it, and the rest, are covered by
+// filtering: entries up to StartAfter are dropped. With a delimiter, a
+// common prefix that StartAfter falls inside is listed only if it holds a
+// key after StartAfter, which costs one more request. A service that
+// rejects startFrom is asked again without it, and the store stops
+// sending it.
 //
 // Entries carry Key, Size, ETag (quoted) and ModTime; listings carry no
 // ContentType or Metadata. A missing container gives ErrBucketNotFound.
-func (s *Store) List(ctx context.Context, opts *objstore.ListOptions) iter.Seq2[objstore.Entry, error] {
-	return func(yield func(objstore.Entry, error) bool) {
-		o, err := s.ns.List(opts)
-		if err != nil {
-			yield(objstore.Entry{}, err)
-			return
+func (s *bucket) List(ctx context.Context, r driver.ListRequest) (driver.Page, error) {
+	after := r.StartAfter
+	if after != "" && !strings.HasPrefix(after, r.Prefix) {
+		if after > r.Prefix {
+			return driver.Page{}, nil // every key under the prefix sorts before StartAfter
 		}
-		ctx, end, err := s.start(ctx, "list", "")
-		if err != nil {
-			yield(objstore.Entry{}, err)
-			return
-		}
-		yield, finish := pipeline.Yield(yield, end)
-		defer finish()
-		after := o.StartAfter
-		if after != "" && !strings.HasPrefix(after, o.Prefix) {
-			if after > o.Prefix {
-				return // every key under the prefix sorts before StartAfter
-			}
-			after = "" // every key under the prefix sorts after it
-		}
-		l := &lister{s: s, prefix: o.Prefix, delim: o.Delimiter, after: after, pageSize: int32(o.PageSize)}
-		l.run(ctx, yield)
+		after = "" // every key under the prefix sorts after it
 	}
+	l := &lister{s: s, prefix: r.Prefix, delim: r.Delimiter, after: after, pageSize: int32(r.PageSize)}
+	return l.page(ctx, r.Token)
 }
 
 type lister struct {
-	s        *Store
+	s        *bucket
 	prefix   string // full, with the store's prefix
 	delim    string
 	after    string // full; "" for none
 	pageSize int32
+	fetchFn  pageFunc // nil: l.fetch; tests set a service of their own
 }
+
+// pageFunc fetches one page from marker and returns its entries in byte
+// order (Azure returns blobs and prefixes in two lists), and the next
+// marker.
+type pageFunc func(ctx context.Context, marker, startFrom *string) ([]listEntry, string, error)
 
 // listEntry is an entry with its full name.
 type listEntry struct {
 	name string
-	objstore.Entry
+	driver.Entry
 }
 
-// page fetches one page from marker and returns its entries in byte order
-// (Azure returns blobs and prefixes in two lists), and the next marker.
-type pageFunc func(ctx context.Context, marker, startFrom *string) ([]listEntry, string, error)
-
-func (l *lister) run(ctx context.Context, yield func(objstore.Entry, error) bool) {
-	l.walk(ctx, l.fetch, yield)
-}
-
-// walk drives the pages of fetch, filters them by StartAfter and yields
-// the entries.
-func (l *lister) walk(ctx context.Context, fetch pageFunc, yield func(objstore.Entry, error) bool) {
-	var marker, startFrom *string
-	if l.after != "" && !l.s.noStartFrom.Load() {
+// page fetches the page at marker ("" for the first), drops what sorts at
+// or before StartAfter, and returns the rest with the next marker.
+func (l *lister) page(ctx context.Context, marker string) (driver.Page, error) {
+	var startFrom *string
+	if marker == "" && l.after != "" && !l.s.noStartFrom.Load() {
 		from := l.after
 		if l.delim != "" {
 			// One path level only: from the segment StartAfter is in.
@@ -93,51 +72,42 @@ func (l *lister) walk(ctx context.Context, fetch pageFunc, yield func(objstore.E
 		}
 		startFrom = &from
 	}
-	seen := map[string]bool{}
-	for {
-		if err := ctx.Err(); err != nil {
-			yield(objstore.Entry{}, failKind("list", "", nil, err))
-			return
-		}
-		page, next, err := fetch(ctx, marker, startFrom)
-		if err != nil {
-			if startFrom != nil && marker == nil && rejectsStartFrom(err) {
-				l.s.noStartFrom.Store(true)
-				startFrom = nil
-				continue
-			}
-			yield(objstore.Entry{}, l.s.fail("list", "", err, condNone))
-			return
-		}
-		for _, e := range page {
-			keep, err := l.keep(ctx, e)
-			if err != nil {
-				yield(objstore.Entry{}, err)
-				return
-			}
-			if !keep {
-				continue
-			}
-			e.Key = l.s.ns.Rel(e.name)
-			if !yield(e.Entry, nil) {
-				return
-			}
-		}
-		if next == "" {
-			return
-		}
-		if seen[next] {
-			yield(objstore.Entry{}, failKind("list", "", nil, errMarkerRepeated))
-			return
-		}
-		seen[next] = true
-		marker = &next
+	fetch := l.fetchFn
+	if fetch == nil {
+		fetch = l.fetch
 	}
+	entries, next, err := fetch(ctx, stringOrNil(marker), startFrom)
+	if err != nil && startFrom != nil && rejectsStartFrom(err) {
+		l.s.noStartFrom.Store(true)
+		entries, next, err = fetch(ctx, nil, nil)
+	}
+	if err != nil {
+		return driver.Page{}, l.s.fail("list", "", err, condNone)
+	}
+	p := driver.Page{Next: next, Entries: make([]driver.Entry, 0, len(entries))}
+	for _, e := range entries {
+		keep, err := l.keep(ctx, e)
+		if err != nil {
+			return driver.Page{}, err
+		}
+		if keep {
+			e.Key = e.name
+			p.Entries = append(p.Entries, e.Entry)
+		}
+	}
+	return p, nil
+}
+
+func stringOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // keep reports whether e sorts after StartAfter. A common prefix that
 // StartAfter falls inside is kept if a key under it sorts after
-// StartAfter.
+// StartAfter, which costs a listing of it up to that key.
 func (l *lister) keep(ctx context.Context, e listEntry) (bool, error) {
 	switch {
 	case l.after == "" || e.name > l.after:
@@ -145,18 +115,19 @@ func (l *lister) keep(ctx context.Context, e listEntry) (bool, error) {
 	case !e.IsPrefix || !strings.HasPrefix(l.after, e.name):
 		return false, nil
 	}
-	sub := &lister{s: l.s, prefix: e.name, after: l.after, pageSize: 1000}
-	found := false
-	var err error
-	sub.walk(ctx, sub.fetch, func(_ objstore.Entry, e error) bool {
-		if e != nil {
-			err = e
-		} else {
-			found = true
+	sub := &lister{s: l.s, prefix: e.name, after: l.after, pageSize: 1000, fetchFn: l.fetchFn}
+	for marker := ""; ; {
+		p, err := sub.page(ctx, marker)
+		switch {
+		case err != nil:
+			return false, err
+		case len(p.Entries) > 0:
+			return true, nil
+		case p.Next == "" || p.Next == marker:
+			return false, nil
 		}
-		return false
-	})
-	return found, err
+		marker = p.Next
+	}
 }
 
 // rejectsStartFrom reports a 400 that names startFrom, as a service
@@ -202,7 +173,7 @@ func (l *lister) fetch(ctx context.Context, marker, startFrom *string) ([]listEn
 			continue
 		}
 		name := deref(prefixes[0].Name)
-		out = append(out, listEntry{name: name, Entry: objstore.Entry{IsPrefix: true}})
+		out = append(out, listEntry{name: name, Entry: driver.Entry{IsPrefix: true}})
 		prefixes = prefixes[1:]
 	}
 	return out, deref(resp.NextMarker), nil

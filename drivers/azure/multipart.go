@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
 	"github.com/objstore-go/objstore/internal/pipeline"
@@ -71,7 +72,7 @@ type blockUpload struct {
 	ids  []string
 	size int64
 	wg   sync.WaitGroup
-	prog *objstore.Progress // gets each block staged
+	prog driver.Progress // gets each block staged
 
 	mu        sync.Mutex
 	err       error // the first failure
@@ -90,18 +91,18 @@ var (
 // Concurrency buffers of the current block size. On any failure, the
 // uploads in flight are cancelled, the block list is never committed, and
 // the object stays as it was.
-func (s *Store) writeBlocks(ctx context.Context, w write, first []byte, r io.Reader) (objstore.Attrs, error) {
+func (s *bucket) writeBlocks(ctx context.Context, w write, first []byte, r io.Reader) (driver.Attrs, error) {
 	bb := s.blob(w.full)
 	if err := s.precheck(ctx, bb, w); err != nil {
 		putBuffer(first)
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, err
 	}
 	uctx, cancel := context.WithCancelCause(ctx)
 	u := &blockUpload{bb: bb, ctx: uctx, cancel: cancel, conc: w.concurrency, free: make(chan []byte, w.concurrency), prog: w.prog}
 	defer cancel(nil)
 	if _, err := rand.Read(u.prefix[:]); err != nil {
 		putBuffer(first)
-		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+		return driver.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
 	body := &ctxio.Reader{Ctx: uctx, R: r}
 	u.live, u.maxLive = 1, 1
@@ -146,13 +147,14 @@ func (s *Store) writeBlocks(ctx context.Context, w write, first []byte, r io.Rea
 	}
 	if u.err != nil {
 		if u.bodyFault || context.Cause(ctx) != nil {
-			return objstore.Attrs{}, failKind(w.op, w.key, nil, u.err)
+			return driver.Attrs{}, failKind(w.op, w.key, nil, u.err)
 		}
 		var e *objstore.Error
-		if errors.As(u.err, &e) {
-			return objstore.Attrs{}, e
+		var de *driver.Error
+		if errors.As(u.err, &e) || errors.As(u.err, &de) {
+			return driver.Attrs{}, u.err
 		}
-		return objstore.Attrs{}, s.fail(w.op, w.key, u.err, condNone)
+		return driver.Attrs{}, s.fail(w.op, w.key, u.err, condNone)
 	}
 	return s.commitBlocks(ctx, bb, w, u.ids, u.size)
 }
@@ -164,18 +166,18 @@ func (s *Store) writeBlocks(ctx context.Context, w write, first []byte, r io.Rea
 // send it again on its own. On any failure, the blocks in flight are
 // cancelled, the block list is never committed, and the object stays as
 // it was.
-func (s *Store) writeBlocksAt(ctx context.Context, w write, body *parts.Body) (objstore.Attrs, error) {
+func (s *bucket) writeBlocksAt(ctx context.Context, w write, body *parts.Body) (driver.Attrs, error) {
 	bb := s.blob(w.full)
 	if err := s.precheck(ctx, bb, w); err != nil {
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, err
 	}
 	var prefix [8]byte
 	if _, err := rand.Read(prefix[:]); err != nil {
-		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+		return driver.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
 	n := int(ceilDiv(w.size, w.blockSize))
 	if n > blockLimit {
-		return objstore.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
+		return driver.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
 	}
 	ids := make([]string, n)
 	for i := range ids {
@@ -193,11 +195,11 @@ func (s *Store) writeBlocksAt(ctx context.Context, w write, body *parts.Body) (o
 	switch {
 	case err == nil:
 	case body.Err() != nil:
-		return objstore.Attrs{}, failKind(w.op, w.key, nil, body.Err())
+		return driver.Attrs{}, failKind(w.op, w.key, nil, body.Err())
 	case context.Cause(ctx) != nil:
-		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+		return driver.Attrs{}, failKind(w.op, w.key, nil, err)
 	default:
-		return objstore.Attrs{}, s.fail(w.op, w.key, err, condNone)
+		return driver.Attrs{}, s.fail(w.op, w.key, err, condNone)
 	}
 	return s.commitBlocks(ctx, bb, w, ids, w.size)
 }
@@ -206,9 +208,9 @@ func (s *Store) writeBlocksAt(ctx context.Context, w write, body *parts.Body) (o
 // Block List and the write's conditions. When it fails after one of its
 // attempts lost its answer, settleBlocks finds out whether that attempt
 // committed the blocks: a success, whatever the resend was answered.
-func (s *Store) commitBlocks(ctx context.Context, bb *blockblob.Client, w write, ids []string, size int64) (objstore.Attrs, error) {
+func (s *bucket) commitBlocks(ctx context.Context, bb *blockblob.Client, w write, ids []string, size int64) (driver.Attrs, error) {
 	if err := ctx.Err(); err != nil {
-		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+		return driver.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
 	tctx, answers := pipeline.TrackAnswers(ctx)
 	resp, err := bb.CommitBlockList(tctx, ids, &blockblob.CommitBlockListOptions{
@@ -221,9 +223,9 @@ func (s *Store) commitBlocks(ctx context.Context, bb *blockblob.Client, w write,
 			return s.settleBlocks(ctx, bb, w, ids, size, err)
 		}
 		if bloberror.HasCode(err, bloberror.InvalidBlockList) {
-			return objstore.Attrs{}, s.lostBlocks(ctx, bb, w, err)
+			return driver.Attrs{}, s.lostBlocks(ctx, bb, w, err)
 		}
-		return objstore.Attrs{}, s.fail(w.op, w.key, err, w.cond())
+		return driver.Attrs{}, s.fail(w.op, w.key, err, w.cond())
 	}
 	return w.attrs(size, resp.ETag, resp.LastModified, resp.Date), nil
 }
@@ -231,7 +233,7 @@ func (s *Store) commitBlocks(ctx context.Context, bb *blockblob.Client, w write,
 // precheck fails a conditional upload before its blocks are sent when the
 // condition already fails. The Put Block List still carries the
 // condition; this only saves uploading a body the service will refuse.
-func (s *Store) precheck(ctx context.Context, bb *blockblob.Client, w write) error {
+func (s *bucket) precheck(ctx context.Context, bb *blockblob.Client, w write) error {
 	if !w.ifAbsent && w.ifMatch == "" {
 		return nil
 	}
@@ -251,7 +253,7 @@ func (s *Store) precheck(ctx context.Context, bb *blockblob.Client, w write) err
 // upload to the same blob committed first, which discards every
 // uncommitted block, ours included. For a conditional upload that is the
 // condition failing; for an unconditional one, a lost race.
-func (s *Store) lostBlocks(ctx context.Context, bb *blockblob.Client, w write, cause error) error {
+func (s *bucket) lostBlocks(ctx context.Context, bb *blockblob.Client, w write, cause error) error {
 	if w.ifAbsent || w.ifMatch != "" {
 		if err := s.precheck(ctx, bb, w); err != nil {
 			return err

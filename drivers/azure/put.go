@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
 	"github.com/objstore-go/objstore/internal/pipeline"
@@ -41,58 +42,36 @@ import (
 // The returned Attrs carry the ETag and Last-Modified of the response that
 // made the object; no further request is sent, except the check after a
 // lost answer.
-func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (_ objstore.Attrs, err error) {
-	full, err := s.ns.Put(key, opts)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	ctx, end, err := s.start(ctx, "put", key)
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	defer func() { err = end(err) }()
-	var o objstore.PutOptions
-	if opts != nil {
-		o = *opts
-	}
-	if body == nil {
-		body = bytes.NewReader(nil)
-	}
+func (s *bucket) Put(ctx context.Context, key string, body io.Reader, r driver.PutRequest) (driver.Attrs, error) {
 	w := write{
 		op:          "put",
 		key:         key,
-		full:        full,
-		contentType: objstore.ContentTypeOrDefault(o.ContentType),
-		metadata:    objstore.NormalizeMetadata(o.Metadata),
-		ifAbsent:    o.IfAbsent,
-		ifMatch:     o.IfMatch,
+		full:        key,
+		contentType: r.ContentType,
+		metadata:    r.Metadata,
+		ifAbsent:    r.IfAbsent,
+		ifMatch:     r.IfMatch,
 		blockSize:   s.opts.BlockSize,
 		concurrency: s.opts.Concurrency,
-		size:        -1,
+		size:        r.Size,
+		prog:        r.Progress,
 	}
-	if o.PartSize > 0 {
-		w.blockSize = min(o.PartSize, maxBlockSize)
+	if r.PartSize > 0 {
+		w.blockSize = min(r.PartSize, maxBlockSize)
 	}
-	if o.Concurrency > 0 {
-		w.concurrency = min(o.Concurrency, maxConcurrency)
+	if r.Concurrency > 0 {
+		w.concurrency = min(r.Concurrency, maxConcurrency)
 	}
-	w.prog = objstore.NewProgress(o.Progress)
-	defer w.prog.Stop()
-	var a objstore.Attrs
 	if ra, size, ok := objstore.ReaderAtBody(body); ok {
 		w.size = size
-		a, err = s.writeAt(ctx, w, ra)
+		return s.writeAt(ctx, w, ra)
+	}
+	if l, ok := body.(interface{ Len() int }); ok {
+		w.size = int64(l.Len())
 	} else {
-		if l, ok := body.(interface{ Len() int }); ok {
-			w.size = int64(l.Len())
-		}
-		a, err = s.write(ctx, w, body)
+		w.size = -1
 	}
-	if err != nil {
-		return objstore.Attrs{}, err
-	}
-	w.prog.Finish(a.Size)
-	return a, nil
+	return s.write(ctx, w, body)
 }
 
 // write is one upload, from Put or from a stream copy.
@@ -105,7 +84,7 @@ type write struct {
 	blockSize     int64
 	concurrency   int
 	size          int64 // of the body when known, else -1
-	prog          *objstore.Progress
+	prog          driver.Progress
 }
 
 func (w write) cond() cond {
@@ -138,9 +117,9 @@ const smallBuffer = 64 << 10
 
 // write reads body and stores it: with one Put Blob when it ends within
 // the block size, else as blocks.
-func (s *Store) write(ctx context.Context, w write, body io.Reader) (objstore.Attrs, error) {
+func (s *bucket) write(ctx context.Context, w write, body io.Reader) (driver.Attrs, error) {
 	if w.size > int64(maxBlocks)*maxBlockSize {
-		return objstore.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
+		return driver.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
 	}
 	if w.size >= 0 {
 		// A known size needs no growth: pick blocks that fit it into the
@@ -152,7 +131,7 @@ func (s *Store) write(ctx context.Context, w write, body io.Reader) (objstore.At
 	n, eof, err := fill(r, first)
 	if err != nil {
 		putBuffer(first)
-		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+		return driver.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
 	if !eof && int64(len(first)) < w.blockSize {
 		// Not done: move to a block-sized buffer and read on.
@@ -163,7 +142,7 @@ func (s *Store) write(ctx context.Context, w write, body io.Reader) (objstore.At
 		m, e, err := fill(r, first[n:])
 		if err != nil {
 			putBuffer(first)
-			return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+			return driver.Attrs{}, failKind(w.op, w.key, nil, err)
 		}
 		n, eof = n+m, e
 	}
@@ -173,7 +152,7 @@ func (s *Store) write(ctx context.Context, w write, body io.Reader) (objstore.At
 		m, _, err := fill(r, one[:])
 		if err != nil {
 			putBuffer(first)
-			return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+			return driver.Attrs{}, failKind(w.op, w.key, nil, err)
 		}
 		if m == 1 {
 			w.prog.Start(w.size)
@@ -187,9 +166,9 @@ func (s *Store) write(ctx context.Context, w write, body io.Reader) (objstore.At
 
 // writeAt stores the w.size bytes of body, read with ReadAt: with one Put
 // Blob when they fit in a block, else as blocks.
-func (s *Store) writeAt(ctx context.Context, w write, r io.ReaderAt) (objstore.Attrs, error) {
+func (s *bucket) writeAt(ctx context.Context, w write, r io.ReaderAt) (driver.Attrs, error) {
 	if w.size > int64(maxBlocks)*maxBlockSize {
-		return objstore.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
+		return driver.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -201,17 +180,17 @@ func (s *Store) writeAt(ctx context.Context, w write, r io.ReaderAt) (objstore.A
 	}
 	a, err := s.putBlob(ctx, w, io.NewSectionReader(body, 0, w.size), w.size)
 	if err != nil {
-		return objstore.Attrs{}, body.Failed(Scheme, w.op, w.key, err)
+		return driver.Attrs{}, body.Failed(Scheme, w.op, w.key, err)
 	}
 	return a, nil
 }
 
 // putBlob stores the size bytes of body with one Put Blob request. w.prog
 // gets the bytes the transport reads from body.
-func (s *Store) putBlob(ctx context.Context, w write, body io.ReadSeeker, size int64) (objstore.Attrs, error) {
+func (s *bucket) putBlob(ctx context.Context, w write, body io.ReadSeeker, size int64) (driver.Attrs, error) {
 	// A context cancelled while the body was read must not write.
 	if err := ctx.Err(); err != nil {
-		return objstore.Attrs{}, failKind(w.op, w.key, nil, err)
+		return driver.Attrs{}, failKind(w.op, w.key, nil, err)
 	}
 	tctx, answers := pipeline.TrackAnswers(ctx)
 	resp, err := s.blob(w.full).Upload(tctx, &parts.Sent{R: body, Prog: w.prog}, &blockblob.UploadOptions{
@@ -224,19 +203,19 @@ func (s *Store) putBlob(ctx context.Context, w write, body io.ReadSeeker, size i
 		if answers.Lost() {
 			return s.settleBlob(ctx, w, body, size, err, failed)
 		}
-		return objstore.Attrs{}, failed
+		return driver.Attrs{}, failed
 	}
 	return w.attrs(size, resp.ETag, resp.LastModified, resp.Date), nil
 }
 
 // attrs returns what a write made, from its response: Put Blob and Put
 // Block List both return Last-Modified; Date stands in if one does not.
-func (w write) attrs(size int64, etag *azcore.ETag, lastModified, date *time.Time) objstore.Attrs {
+func (w write) attrs(size int64, etag *azcore.ETag, lastModified, date *time.Time) driver.Attrs {
 	mod := lastModified
 	if mod == nil {
 		mod = date
 	}
-	return objstore.Attrs{
+	return driver.Attrs{
 		Key:         w.key,
 		Size:        size,
 		ETag:        etagString(etag),

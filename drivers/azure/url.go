@@ -138,11 +138,6 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 	if err := checkContainerName(u.Host); err != nil {
 		return nil, err
 	}
-	ns, err := objstore.NewNamespace(Scheme, u)
-	if err != nil {
-		return nil, err
-	}
-	ns.Keys, ns.Native = o.Keys, keyRules
 	if v, ok := q[paramAccount]; ok {
 		if err := checkAccountName(v); err != nil {
 			return nil, err
@@ -168,7 +163,7 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 	if err := checkEndpointPolicy(cfg, pipe); err != nil {
 		return nil, err
 	}
-	return newFromConfig(cfg, u.Host, ns, o, pipe)
+	return newFromConfig(cfg, u.Host, u.Path, o, pipe)
 }
 
 func invalid(msg string) error { return objstore.InvalidArgument(Scheme, "open", "", msg) }

@@ -169,19 +169,16 @@ func (s *bridge) Get(ctx context.Context, key string, r driver.GetRequest) (*dri
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
-		if r.Offset > a.Size {
-			return nil, driver.Errorf(driver.ErrInvalidRange, fmt.Sprintf("Range.Offset %d is past the end of the %d-byte object", r.Offset, a.Size))
+		offset, length, err := driver.Resolve(r, a.Size)
+		if err != nil {
+			return nil, err
 		}
-		length := a.Size - r.Offset
-		if r.Length >= 0 && r.Length < length {
-			length = r.Length
-		}
-		obj := &driver.Object{Attrs: attrs(key, a), Offset: r.Offset, Length: length}
+		obj := &driver.Object{Attrs: attrs(key, a), Offset: offset, Length: length}
 		if length == 0 {
 			obj.Body = io.NopCloser(bytes.NewReader(nil))
 			return obj, nil
 		}
-		rr, err := s.b.NewRangeReader(ctx, key, r.Offset, length, nil)
+		rr, err := s.b.NewRangeReader(ctx, key, offset, length, nil)
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

@@ -17,7 +17,6 @@ package memory
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"slices"
@@ -141,16 +140,12 @@ func (s *store) Get(ctx context.Context, key string, r driver.GetRequest) (*driv
 	if r.IfNoneMatch != "" && etagMatches(r.IfNoneMatch, o.etag) {
 		return nil, &driver.Error{Kind: driver.ErrNotModified, Err: errGetNotChanged}
 	}
-	size := int64(len(o.data))
-	if r.Offset > size {
-		return nil, driver.Errorf(driver.ErrInvalidRange, fmt.Sprintf("Range.Offset %d is past the end of the %d-byte object", r.Offset, size))
+	off, n, err := driver.Resolve(r, int64(len(o.data)))
+	if err != nil {
+		return nil, err
 	}
-	n := size - r.Offset
-	if r.Length >= 0 && r.Length < n {
-		n = r.Length
-	}
-	body := &bodyReader{ctx: ctx, data: o.data[r.Offset : r.Offset+n]}
-	return &driver.Object{Attrs: o.attrs(key), Offset: r.Offset, Length: n, Body: body}, nil
+	body := &bodyReader{ctx: ctx, data: o.data[off : off+n]}
+	return &driver.Object{Attrs: o.attrs(key), Offset: off, Length: n, Body: body}, nil
 }
 
 func etagMatches(cond, etag string) bool { return cond == "*" || cond == etag }

@@ -80,13 +80,14 @@ func (s *bucket) getNothing(ctx context.Context, key string, o *objstore.GetOpti
 		return nil, false, s.fail(ctx, "get", key, err, condNone)
 	}
 	attrs := headAttrs(key, out)
+	off, n, err := driver.Resolve(driver.GetRequest{Offset: o.Range.Offset, Length: o.Range.Length}, attrs.Size)
 	switch {
-	case o.Range.Offset > attrs.Size:
-		return nil, false, driver.Errorf(driver.ErrInvalidRange, fmt.Sprintf("Range.Offset %d is past the end of the %d-byte object", o.Range.Offset, attrs.Size))
-	case o.Range.Offset < attrs.Size && o.Range.Length != 0:
+	case err != nil:
+		return nil, false, err
+	case n > 0:
 		return nil, true, nil
 	}
-	return &driver.Object{Attrs: attrs, Offset: o.Range.Offset, Body: http.NoBody}, false, nil
+	return &driver.Object{Attrs: attrs, Offset: off, Body: http.NoBody}, false, nil
 }
 
 // rangeHeader returns the Range header that asks for r, or "" for none:
