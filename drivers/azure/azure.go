@@ -391,8 +391,8 @@ func (st *Store) Format(f fmt.State, _ rune) { io.WriteString(f, st.String()) }
 
 // String, GoString and Format keep the bucket's credential out of
 // anything that prints it, as the Store's do.
-func (s *bucket) String() string              { return Scheme + "://" + s.container + "/" + s.prefix }
-func (s *bucket) GoString() string            { return s.String() }
+func (s *bucket) String() string             { return Scheme + "://" + s.container + "/" + s.prefix }
+func (s *bucket) GoString() string           { return s.String() }
 func (s *bucket) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
 
 // Info names the driver and the blob names Azure addresses.
