@@ -138,6 +138,7 @@ type bucket struct {
 	prefix string // the backend keys' prefix: dir's path as a key prefix, "" for "/"
 	create bool
 	native bool
+	pages  pageCache // the state of listings between pages
 }
 
 // New returns the store rooted at the directory root, like file://root. A
@@ -569,6 +570,9 @@ func syncDir(d *os.Root, name string) error {
 	return err
 }
 
-// Close does nothing: the bucket holds no resource between calls.
-// Readers already open stay usable.
-func (b *bucket) Close() error { return nil }
+// Close forgets the state of listings between pages. Readers already
+// open stay usable.
+func (b *bucket) Close() error {
+	b.pages.clear()
+	return nil
+}
