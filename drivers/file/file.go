@@ -207,16 +207,14 @@ var (
 // fail returns the error of class kind with cause (nil for none).
 func fail(kind, cause error) error { return &driver.Error{Kind: kind, Err: cause} }
 
-// ioFail classifies an error from the filesystem. A context's error
-// passes as it is.
+// ioFail classifies an error from the filesystem. Any other error, such
+// as a context's, passes as it is.
 func ioFail(err error) error {
 	var de *driver.Error
 	if errors.As(err, &de) {
 		return err
 	}
 	switch {
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		return err
 	case escapes(err):
 		return &driver.Error{Kind: driver.ErrPermission, Err: err,
 			Hint: "a symbolic link inside the store's directory points outside it; the file driver never follows it"}
