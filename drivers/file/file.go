@@ -105,10 +105,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // Options adjusts New. The zero value opens an existing directory.
@@ -123,23 +123,29 @@ type Options struct {
 	Keys objstore.KeyMode
 }
 
-// Store is a Store over a local directory. It is safe for concurrent use,
-// and any number of Stores, in any number of processes, may share a
-// directory.
-type Store struct {
+// bucket is the driver.Bucket over a local directory; the portable Store
+// over it (objstore.NewStore) validates, wraps errors and guards
+// listings. It is safe for concurrent use, and any number of buckets, in
+// any number of processes, may share a directory.
+//
+// The keys it gets are backend keys: the root's path, without its
+// leading "/", is their prefix, as a URL path is with every driver (rule
+// U3), so that the root's path counts toward a key's length (rule K1): a
+// key of file:///a/b/c is key "b/c/"+key of file:///a, and must be valid
+// there too. rel strips it to the path under the root.
+type bucket struct {
 	dir    string // the root directory, absolute and clean
+	prefix string // the backend keys' prefix: dir's path as a key prefix, "" for "/"
 	create bool
-	ns     objstore.Namespace
-	closed atomic.Bool
+	native bool
+	pages  pageCache // the state of listings between pages
 }
-
-var _ objstore.Store = (*Store)(nil)
 
 // New returns the store rooted at the directory root, like file://root. A
 // relative root is made absolute now. The directory need not exist yet:
 // operations fail with ErrBucketNotFound while it does not, unless
 // opts.Create is set. A nil opts means the defaults.
-func New(root string, opts *Options) (*Store, error) {
+func New(root string, opts *Options) (objstore.Store, error) {
 	if root == "" {
 		return nil, objstore.InvalidArgument(Scheme, "open", "", "the root directory is empty; name a directory, like file:///var/lib/objects")
 	}
@@ -147,22 +153,35 @@ func New(root string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument, Err: err}
 	}
-	// The root's path counts toward the length of keys, as a URL prefix
-	// does with every driver (rule K1): a key of file:///a/b/c is key
-	// "b/c/"+key of file:///a, and must be valid there too.
-	ns := objstore.Namespace{Driver: Scheme, Native: keyRules}
-	if p := strings.Trim(filepath.ToSlash(abs), "/"); p != "" {
-		ns.Prefix = p + "/"
+	b, err := newBucket(abs, opts)
+	if err != nil {
+		return nil, err
 	}
-	s := &Store{dir: abs, ns: ns}
+	return objstore.NewStore(b, filepath.ToSlash(abs))
+}
+
+// newBucket returns the bucket rooted at abs, an absolute clean path.
+func newBucket(abs string, opts *Options) (*bucket, error) {
+	b := &bucket{dir: abs}
+	if p := strings.Trim(filepath.ToSlash(abs), "/"); p != "" {
+		b.prefix = p + "/"
+	}
 	if opts != nil {
 		if msg := objstore.CheckKeyMode(opts.Keys); msg != "" {
 			return nil, objstore.InvalidArgument(Scheme, "open", "", msg)
 		}
-		s.create, s.ns.Keys = opts.Create, opts.Keys
+		b.create, b.native = opts.Create, opts.Keys == objstore.KeysNative
 	}
-	return s, nil
+	return b, nil
 }
+
+func (b *bucket) Info() driver.Info {
+	return driver.Info{Scheme: Scheme, Rules: keyRules, Native: b.native}
+}
+
+// rel returns the path under the root of a backend key, which the
+// portable store gives with the root's prefix.
+func (b *bucket) rel(key string) string { return strings.TrimPrefix(key, b.prefix) }
 
 // hidden is the name of the bookkeeping directory in each directory. It
 // ends in a dot, so it is never a portable key's segment, and keyRules
@@ -175,41 +194,38 @@ const hidden = ".objstore."
 // the bookkeeping directory, and up to 4095 bytes (PATH_MAX less its NUL)
 // with the root's path. On Windows a backslash separates paths and a
 // trailing dot is stripped, so both are refused there.
-var keyRules = objstore.KeyRules{Backend: "the file system", MaxLen: 4095, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255,
+var keyRules = driver.KeyRules{Backend: "the file system", MaxLen: 4095, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255,
 	NoBackslash: filepath.Separator == '\\', NoDotEnd: filepath.Separator == '\\', Reserved: []string{hidden}}
 
 var (
-	errClosed       = errors.New("the store is closed")
 	errPutNotAbsent = errors.New("the key exists and IfAbsent was set")
 	errETagMismatch = errors.New("the ETag does not match")
 	errNotModified  = errors.New("the ETag matches IfNoneMatch")
 	errNotRegular   = errors.New("a symbolic link or special file is at the key's path; the file driver does not act through it")
 )
 
-func (s *Store) fail(op, key string, kind, cause error) error {
-	return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: kind, Err: cause}
-}
+// fail returns the error of class kind with cause (nil for none).
+func fail(kind, cause error) error { return &driver.Error{Kind: kind, Err: cause} }
 
-// ioFail classifies an error from the filesystem.
-func (s *Store) ioFail(op, key string, err error) error {
-	var oe *objstore.Error
-	if errors.As(err, &oe) {
+// ioFail classifies an error from the filesystem. Any other error, such
+// as a context's, passes as it is.
+func ioFail(err error) error {
+	var de *driver.Error
+	if errors.As(err, &de) {
 		return err
 	}
 	switch {
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		return s.fail(op, key, nil, err)
 	case escapes(err):
-		return &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: objstore.ErrPermission, Err: err,
+		return &driver.Error{Kind: driver.ErrPermission, Err: err,
 			Hint: "a symbolic link inside the store's directory points outside it; the file driver never follows it"}
 	case errors.Is(err, fs.ErrNotExist):
-		return s.fail(op, key, objstore.ErrNotFound, err)
+		return fail(driver.ErrNotFound, err)
 	case errors.Is(err, fs.ErrPermission):
-		return s.fail(op, key, objstore.ErrPermission, err)
+		return fail(driver.ErrPermission, err)
 	case errors.Is(err, errors.ErrUnsupported):
-		return s.fail(op, key, objstore.ErrUnsupported, err)
+		return fail(driver.ErrUnsupported, err)
 	}
-	return s.fail(op, key, nil, err)
+	return err
 }
 
 // escapes reports the error os.Root gives for a path leaving the root.
@@ -229,45 +245,34 @@ func notDir(err error) bool {
 	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "not a directory"
 }
 
-// begin checks what every operation checks first. Keys are validated.
-func (s *Store) begin(ctx context.Context, op, key string) error {
-	if err := ctx.Err(); err != nil {
-		return s.fail(op, key, nil, err)
-	}
-	if s.closed.Load() {
-		return s.fail(op, key, nil, errClosed)
-	}
-	return nil
-}
-
 // openRoot opens the root directory. For a missing root it returns
 // ErrBucketNotFound, or, with Create, a nil Root for reads (an empty
 // store) and a fresh directory for writes.
-func (s *Store) openRoot(op, key string, write bool) (*os.Root, error) {
-	r, err := os.OpenRoot(s.dir)
+func (b *bucket) openRoot(write bool) (*os.Root, error) {
+	r, err := os.OpenRoot(b.dir)
 	if err == nil {
 		return r, nil
 	}
-	if errors.Is(err, fs.ErrNotExist) && s.create {
+	if errors.Is(err, fs.ErrNotExist) && b.create {
 		if !write {
 			return nil, nil
 		}
-		if err := os.MkdirAll(s.dir, 0o777); err != nil {
-			return nil, s.ioFail(op, key, err)
+		if err := os.MkdirAll(b.dir, 0o777); err != nil {
+			return nil, ioFail(err)
 		}
-		if r, err = os.OpenRoot(s.dir); err == nil {
+		if r, err = os.OpenRoot(b.dir); err == nil {
 			return r, nil
 		}
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: objstore.ErrBucketNotFound, Err: err,
-			Hint: fmt.Sprintf("the directory %s does not exist; create it, or open the URL with ?create=true", s.dir)}
+		return nil, &driver.Error{Kind: driver.ErrBucketNotFound, Err: err,
+			Hint: fmt.Sprintf("the directory %s does not exist; create it, or open the URL with ?create=true", b.dir)}
 	case notDir(err):
-		return nil, &objstore.Error{Driver: Scheme, Op: op, Key: key, Kind: objstore.ErrBucketNotFound, Err: err,
-			Hint: fmt.Sprintf("%s is not a directory", s.dir)}
+		return nil, &driver.Error{Kind: driver.ErrBucketNotFound, Err: err,
+			Hint: fmt.Sprintf("%s is not a directory", b.dir)}
 	}
-	return nil, s.ioFail(op, key, err)
+	return nil, ioFail(err)
 }
 
 // split returns the directory of key ("" at the root) and its last
@@ -300,45 +305,39 @@ func closeDir(root, d *os.Root) {
 func readMissing(err error) bool { return errors.Is(err, fs.ErrNotExist) || notDir(err) }
 
 // Stat returns the attributes of the object at key.
-func (s *Store) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
-	if _, err := s.ns.Stat(key); err != nil {
-		return objstore.Attrs{}, err
-	}
-	if err := s.begin(ctx, "stat", key); err != nil {
-		return objstore.Attrs{}, err
-	}
-	root, err := s.openRoot("stat", key, false)
+func (b *bucket) Stat(ctx context.Context, key string) (driver.Attrs, error) {
+	root, err := b.openRoot(false)
 	if err != nil {
-		return objstore.Attrs{}, err
+		return driver.Attrs{}, err
 	}
 	if root == nil {
-		return objstore.Attrs{}, s.fail("stat", key, objstore.ErrNotFound, nil)
+		return driver.Attrs{}, fail(driver.ErrNotFound, nil)
 	}
 	defer root.Close()
-	dirName, name := split(key)
+	dirName, name := split(b.rel(key))
 	d, err := openDir(root, dirName)
 	if err != nil {
-		return objstore.Attrs{}, s.readFail("stat", key, err)
+		return driver.Attrs{}, readFail(err)
 	}
 	defer closeDir(root, d)
 	for range maxRetries {
 		fi, err := d.Lstat(name)
 		if err != nil {
-			return objstore.Attrs{}, s.readFail("stat", key, err)
+			return driver.Attrs{}, readFail(err)
 		}
 		if !fi.Mode().IsRegular() {
-			return objstore.Attrs{}, s.fail("stat", key, objstore.ErrNotFound, nil)
+			return driver.Attrs{}, fail(driver.ErrNotFound, nil)
 		}
 		a, ok, err := readAttrs(d, key, name, fi)
 		if err != nil {
-			return objstore.Attrs{}, s.ioFail("stat", key, err)
+			return driver.Attrs{}, ioFail(err)
 		}
-		if ok || s.unchanged(d, name, fi) {
+		if ok || unchanged(d, name, fi) {
 			return a, nil
 		}
 		// Replaced while we looked, and its sidecar removed: look again.
 	}
-	return objstore.Attrs{}, s.fail("stat", key, nil, errBusy)
+	return driver.Attrs{}, errBusy
 }
 
 // maxRetries bounds the loops that start over when a concurrent writer
@@ -349,90 +348,84 @@ var errBusy = errors.New("the object kept changing while it was read; try again"
 
 // readFail classifies an error on the read path: a missing file or
 // directory, or a file where a directory should be, is ErrNotFound.
-func (s *Store) readFail(op, key string, err error) error {
+func readFail(err error) error {
 	if readMissing(err) && !escapes(err) {
-		return s.fail(op, key, objstore.ErrNotFound, err)
+		return fail(driver.ErrNotFound, err)
 	}
-	return s.ioFail(op, key, err)
+	return ioFail(err)
 }
 
 // unchanged reports whether name still is the file fi describes.
-func (s *Store) unchanged(d *os.Root, name string, fi fs.FileInfo) bool {
+func unchanged(d *os.Root, name string, fi fs.FileInfo) bool {
 	now, err := d.Lstat(name)
 	return err == nil && os.SameFile(now, fi) && now.ModTime().Equal(fi.ModTime()) && now.Size() == fi.Size()
 }
 
-// Get opens the object at key, or the range opts asks for. The Reader
+// Get opens the object at key and serves the bytes r asks for. The body
 // holds the file open: a concurrent overwrite or Delete does not disturb
 // it.
-func (s *Store) Get(ctx context.Context, key string, opts *objstore.GetOptions) (*objstore.Reader, error) {
-	if _, err := s.ns.Get(key, opts); err != nil {
-		return nil, err
-	}
-	if err := s.begin(ctx, "get", key); err != nil {
-		return nil, err
-	}
-	if opts == nil {
-		opts = &objstore.GetOptions{}
-	}
-	root, err := s.openRoot("get", key, false)
+func (b *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (*driver.Object, error) {
+	root, err := b.openRoot(false)
 	if err != nil {
 		return nil, err
 	}
 	if root == nil {
-		return nil, s.fail("get", key, objstore.ErrNotFound, nil)
+		return nil, fail(driver.ErrNotFound, nil)
 	}
 	defer root.Close()
-	dirName, name := split(key)
+	dirName, name := split(b.rel(key))
 	d, err := openDir(root, dirName)
 	if err != nil {
-		return nil, s.readFail("get", key, err)
+		return nil, readFail(err)
 	}
 	defer closeDir(root, d)
-	f, a, err := s.openObject("get", key, d, name)
+	f, a, err := openObject(d, key, name)
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*objstore.Reader, error) {
+	var ferr error
+	switch {
+	case r.IfMatch != "" && !etagMatches(r.IfMatch, a.ETag):
+		ferr = fail(driver.ErrPrecondition, errETagMismatch)
+	case r.IfNoneMatch != "" && etagMatches(r.IfNoneMatch, a.ETag):
+		ferr = fail(driver.ErrNotModified, errNotModified)
+	case r.Offset > a.Size:
+		ferr = fail(driver.ErrInvalidRange, fmt.Errorf("Range.Offset %d is past the end of the %d-byte object", r.Offset, a.Size))
+	}
+	if ferr != nil {
 		f.Close()
-		return nil, err
+		return nil, ferr
 	}
-	if opts.IfMatch != "" && !etagMatches(opts.IfMatch, a.ETag) {
-		return fail(s.fail("get", key, objstore.ErrPrecondition, errETagMismatch))
+	n := a.Size - r.Offset
+	if r.Length >= 0 && r.Length < n {
+		n = r.Length
 	}
-	if opts.IfNoneMatch != "" && etagMatches(opts.IfNoneMatch, a.ETag) {
-		return fail(s.fail("get", key, objstore.ErrNotModified, errNotModified))
-	}
-	offset, length, err := s.ns.ResolveRange(key, opts.Range, a.Size)
-	if err != nil {
-		return fail(err)
-	}
-	body := &fileBody{s: s, ctx: ctx, key: key, f: f, r: io.NewSectionReader(f, offset, length)}
-	return objstore.NewReader(body, a, offset, length), nil
+	body := &fileBody{ctx: ctx, f: f, r: io.NewSectionReader(f, r.Offset, n)}
+	return &driver.Object{Attrs: a, Offset: r.Offset, Length: n, Body: body}, nil
 }
 
-// openObject opens the regular file name in d and returns it with its
-// attributes, read from the same version of the file.
-func (s *Store) openObject(op, key string, d *os.Root, name string) (*os.File, objstore.Attrs, error) {
+// openObject opens the regular file name in d and returns it with the
+// attributes of key, read from the same version of the file.
+func openObject(d *os.Root, key, name string) (*os.File, driver.Attrs, error) {
 	for range maxRetries {
 		li, err := d.Lstat(name)
 		if err != nil {
-			return nil, objstore.Attrs{}, s.readFail(op, key, err)
+			return nil, driver.Attrs{}, readFail(err)
 		}
 		if !li.Mode().IsRegular() {
-			return nil, objstore.Attrs{}, s.fail(op, key, objstore.ErrNotFound, nil)
+			return nil, driver.Attrs{}, fail(driver.ErrNotFound, nil)
 		}
 		f, err := d.Open(name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, objstore.Attrs{}, s.readFail(op, key, err)
+			return nil, driver.Attrs{}, readFail(err)
 		}
 		fi, err := f.Stat()
 		if err != nil {
 			f.Close()
-			return nil, objstore.Attrs{}, s.ioFail(op, key, err)
+			return nil, driver.Attrs{}, ioFail(err)
 		}
 		if !os.SameFile(fi, li) {
 			f.Close()
@@ -441,30 +434,28 @@ func (s *Store) openObject(op, key string, d *os.Root, name string) (*os.File, o
 		a, ok, err := readAttrs(d, key, name, fi)
 		if err != nil {
 			f.Close()
-			return nil, objstore.Attrs{}, s.ioFail(op, key, err)
+			return nil, driver.Attrs{}, ioFail(err)
 		}
-		if ok || s.unchanged(d, name, fi) {
+		if ok || unchanged(d, name, fi) {
 			return f, a, nil
 		}
 		f.Close()
 	}
-	return nil, objstore.Attrs{}, s.fail(op, key, nil, errBusy)
+	return nil, driver.Attrs{}, errBusy
 }
 
 func etagMatches(cond, etag string) bool { return cond == "*" || cond == etag }
 
 // fileBody serves a range of an open file, failing once ctx is done.
 type fileBody struct {
-	s   *Store
 	ctx context.Context
-	key string
 	f   *os.File
 	r   *io.SectionReader
 }
 
 func (b *fileBody) Read(p []byte) (int, error) {
 	if err := b.ctx.Err(); err != nil {
-		return 0, b.s.fail("get", b.key, nil, err)
+		return 0, err
 	}
 	return b.r.Read(p)
 }
@@ -473,25 +464,19 @@ func (b *fileBody) Close() error { return b.f.Close() }
 
 // Delete removes the object at key; a missing key is not an error.
 // Directories the removal leaves empty are removed too, up to the root.
-func (s *Store) Delete(ctx context.Context, key string) error {
-	if _, err := s.ns.Delete(key); err != nil {
-		return err
-	}
-	if err := s.begin(ctx, "delete", key); err != nil {
-		return err
-	}
-	root, err := s.openRoot("delete", key, false)
+func (b *bucket) Delete(ctx context.Context, key string) error {
+	root, err := b.openRoot(false)
 	if err != nil || root == nil {
 		return err
 	}
 	defer root.Close()
-	dirName, name := split(key)
+	dirName, name := split(b.rel(key))
 	d, err := openDir(root, dirName)
 	if readMissing(err) && !escapes(err) {
 		return nil
 	}
 	if err != nil {
-		return s.ioFail("delete", key, err)
+		return ioFail(err)
 	}
 	defer closeDir(root, d)
 	for range maxRetries {
@@ -500,23 +485,23 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		case errors.Is(err, fs.ErrNotExist):
 			return nil
 		case err != nil:
-			return s.ioFail("delete", key, err)
+			return ioFail(err)
 		case li.IsDir():
 			return nil // a directory of other keys, not an object
 		case !li.Mode().IsRegular():
-			return s.fail("delete", key, objstore.ErrPermission, errNotRegular)
+			return fail(driver.ErrPermission, errNotRegular)
 		}
 		f, err := d.Open(name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return s.ioFail("delete", key, err)
+			return ioFail(err)
 		}
 		fi, ok, err := lockCurrent(f, d, name)
 		if err != nil {
 			f.Close()
-			return s.ioFail("delete", key, err)
+			return ioFail(err)
 		}
 		if !ok {
 			f.Close()
@@ -528,15 +513,15 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		}
 		f.Close()
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return s.ioFail("delete", key, err)
+			return ioFail(err)
 		}
 		if err := syncDir(d, "."); err != nil {
-			return s.ioFail("delete", key, err)
+			return ioFail(err)
 		}
 		prune(root, dirName)
 		return nil
 	}
-	return s.fail("delete", key, nil, errBusy)
+	return errBusy
 }
 
 // prune removes dir's bookkeeping directory and dir itself while they are
@@ -583,9 +568,9 @@ func syncDir(d *os.Root, name string) error {
 	return err
 }
 
-// Close makes later calls on this handle fail. Readers already open stay
-// usable. It never fails.
-func (s *Store) Close() error {
-	s.closed.Store(true)
+// Close forgets the state of listings between pages. Readers already
+// open stay usable.
+func (b *bucket) Close() error {
+	b.pages.clear()
 	return nil
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/objstore-go/objstore/drivers/file"
 )
 
-func newStore(t *testing.T) (*file.Store, string) {
+func newStore(t *testing.T) (objstore.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := file.New(dir, nil)
@@ -361,7 +361,7 @@ func TestForeignNamesAndEscapes(t *testing.T) {
 	}
 	escapes := []string{"..", "../outside/secret", "a/../../outside/secret", "a/..", "./a", "a//b", "a/", "/" + filepath.ToSlash(outside) + "/secret",
 		".objstore.", "d/.objstore./x", "a/.objstore.", "a\x00b", ""}
-	for _, st := range []*file.Store{s, native} {
+	for _, st := range []objstore.Store{s, native} {
 		for _, k := range escapes {
 			what := func(op string) string { return fmt.Sprintf("%s(%q)", op, k) }
 			_, err := st.Stat(ctx, k)

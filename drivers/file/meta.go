@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // lastStamp is the last modification time, in nanoseconds, given to a
@@ -64,8 +65,8 @@ func sidecarName(name string, stamp int64) string {
 // describes. ok is false when it has no sidecar: the attributes are then
 // the defaults, which are right unless the file was replaced and the
 // sidecar of this version removed; the caller checks.
-func readAttrs(d *os.Root, key, name string, fi fs.FileInfo) (a objstore.Attrs, ok bool, err error) {
-	a = objstore.Attrs{
+func readAttrs(d *os.Root, key, name string, fi fs.FileInfo) (a driver.Attrs, ok bool, err error) {
+	a = driver.Attrs{
 		Key:         key,
 		Size:        fi.Size(),
 		ETag:        etagOf(fi),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 
 	"github.com/objstore-go/objstore"
@@ -42,7 +43,11 @@ func open(_ context.Context, u *url.URL) (objstore.Store, error) {
 	if msg := checkRoot(u.Path); msg != "" {
 		return nil, objstore.InvalidArgument(Scheme, "open", "", msg)
 	}
-	return New(u.Path, &opts)
+	b, err := newBucket(filepath.Clean(filepath.FromSlash(u.Path)), &opts)
+	if err != nil {
+		return nil, err
+	}
+	return objstore.NewStore(b, u.Path)
 }
 
 // checkRoot reports why p is not a usable root directory path, or "".
