@@ -27,6 +27,9 @@ func NewStore(b driver.Bucket, urlPath string) (Store, error) {
 		return nil, err
 	}
 	ns.Native = info.Rules
+	if root := strings.Trim(info.Root, "/"); root != "" {
+		ns.Prefix = root + "/" + ns.Prefix
+	}
 	if info.Native {
 		ns.Keys = KeysNative
 	}
@@ -206,7 +209,7 @@ func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (_ *Re
 	if !s.noCondGet {
 		reopen = s.reopen(key, full)
 	}
-	return NewResumableReader(ctx, obj.Body, attrs, off, n, reopen), nil
+	return NewResumableReader(ctx, s.body(key, obj.Body), attrs, off, n, reopen), nil
 }
 
 // served checks that a driver's read carries exactly the bytes [off,
@@ -241,8 +244,28 @@ func (s *portable) reopen(key, full string) ReopenFunc {
 			obj.Body.Close()
 			return nil, err
 		}
-		return obj.Body, nil
+		return s.body(key, obj.Body), nil
 	}
+}
+
+// body returns a driver's read body whose failures are the Get's: an
+// *Error of the driver, "get" and key, like every other error of the
+// store (rule E1), a done context's included.
+func (s *portable) body(key string, b io.ReadCloser) io.ReadCloser {
+	return &errBody{ReadCloser: b, driver: s.ns.Driver, key: key}
+}
+
+type errBody struct {
+	io.ReadCloser
+	driver, key string
+}
+
+func (b *errBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = wrapError(b.driver, "get", b.key, err)
+	}
+	return n, err
 }
 
 func (s *portable) Put(ctx context.Context, key string, body io.Reader, opts *PutOptions) (_ Attrs, err error) {

@@ -198,3 +198,25 @@ func TestPortableDeleteMissingAndClose(t *testing.T) {
 		t.Fatalf("Delete after Close = %v", err)
 	}
 }
+
+// A body that fails after a cancel reports it as the Get's error, with
+// the driver, the operation and the key (rule E1), on every driver.
+func TestPortableBodyErrorsAreTheGets(t *testing.T) {
+	b := &badBucket{data: "0123456789"}
+	ctx, cancel := context.WithCancel(t.Context())
+	b.get = func(driver.GetRequest) (*driver.Object, error) {
+		body := io.MultiReader(strings.NewReader("01"), errReader{context.Canceled})
+		return &driver.Object{Attrs: driver.Attrs{Size: 10, ETag: `"1"`}, Length: 10, Body: io.NopCloser(body)}, nil
+	}
+	s := newBad(t, b)
+	r, err := s.Get(ctx, "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	_, err = io.ReadAll(r)
+	var oe *objstore.Error
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &oe) || oe.Driver != "bad" || oe.Op != "get" || oe.Key != "k" {
+		t.Fatalf("read after cancel = %#v; want an *objstore.Error of bad get \"k\" that is context.Canceled", err)
+	}
+}

@@ -91,6 +91,11 @@ type Info struct {
 	// Native makes the store create any key Rules allow (rule K4, the
 	// keys=native URL parameter), not only portable ones.
 	Native bool
+	// Root, for a backend whose objects live under a path of its own
+	// (the file driver's directory), is joined in front of every key the
+	// driver gets, as a URL prefix is, so that it counts toward a key's
+	// length (rule K1); unlike a URL prefix it is not validated as a key.
+	Root string
 	// NoConditionalGet says the backend cannot read conditionally: the
 	// store answers a Get's IfMatch and IfNoneMatch with ErrUnsupported,
 	// and does not resume a broken read, which needs If-Match.

@@ -157,7 +157,7 @@ func New(root string, opts *Options) (objstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return objstore.NewStore(b, filepath.ToSlash(abs))
+	return objstore.NewStore(b, "")
 }
 
 // newBucket returns the bucket rooted at abs, an absolute clean path.
@@ -176,7 +176,7 @@ func newBucket(abs string, opts *Options) (*bucket, error) {
 }
 
 func (b *bucket) Info() driver.Info {
-	return driver.Info{Scheme: Scheme, Rules: keyRules, Native: b.native}
+	return driver.Info{Scheme: Scheme, Rules: keyRules, Native: b.native, Root: b.prefix}
 }
 
 // rel returns the path under the root of a backend key, which the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -581,4 +582,40 @@ func (g *gatedReader) Read(p []byte) (int, error) {
 		<-g.gate
 	}
 	return n, err
+}
+
+// TestRootNotAKey opens stores on directories whose names are no portable
+// key segment: the root is where the objects live, not a key prefix, so
+// only its length counts toward keys (rule K1), never its name.
+func TestRootNotAKey(t *testing.T) {
+	for _, name := range []string{"dots.", "back\\slash", "ctl\x01char"} {
+		dir := filepath.Join(t.TempDir(), name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s, err := objstore.Open(t.Context(), "file://"+(&url.URL{Path: filepath.ToSlash(dir)}).EscapedPath())
+		if err != nil {
+			t.Fatalf("Open of the directory %q: %v", name, err)
+		}
+		if _, err := s.Put(t.Context(), "k", strings.NewReader("x"), nil); err != nil {
+			t.Fatalf("Put under the directory %q: %v", name, err)
+		}
+		if got, _, err := objstore.ReadAll(t.Context(), s, "k"); err != nil || string(got) != "x" {
+			t.Fatalf("ReadAll under the directory %q: %q, %v", name, got, err)
+		}
+	}
+	// Its length still counts: a key that fits alone does not fit under
+	// a long root.
+	long := filepath.Join(t.TempDir(), strings.Repeat("d", 200), strings.Repeat("e", 200))
+	if err := os.MkdirAll(long, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := file.New(long, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.Repeat("k/", 300) + "k"
+	if _, err := s.Put(t.Context(), key, strings.NewReader("x"), nil); !errors.Is(err, objstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "prefix") {
+		t.Fatalf("Put of a %d-byte key under a %d-byte root = %v; want ErrInvalidArgument counting the root", len(key), len(long), err)
+	}
 }

@@ -47,7 +47,7 @@ func open(_ context.Context, u *url.URL) (objstore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return objstore.NewStore(b, u.Path)
+	return objstore.NewStore(b, "") // the path is the root, in Info
 }
 
 // checkRoot reports why p is not a usable root directory path, or "".
