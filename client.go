@@ -63,7 +63,8 @@ type ClientOptions struct {
 	Proxy string
 
 	// Transport bounds. Zero fields are unset; the built-in defaults are
-	// in the Default constants.
+	// a 10 s connect timeout, a 30 s keepalive period, 30 s idle
+	// connections and a 30 s read timeout.
 	ConnectTimeout  time.Duration // dialling and TLS handshake
 	KeepAlive       time.Duration // TCP keepalive period
 	IdleConnTimeout time.Duration // pooled connections idle this long are closed
@@ -147,20 +148,6 @@ func (t Toggle) String() string {
 	}
 	return "unset"
 }
-
-// The built-in defaults of ClientOptions.
-const (
-	DefaultMaxRetries      = 3
-	DefaultRetryDelay      = 800 * time.Millisecond
-	DefaultMaxRetryDelay   = 60 * time.Second
-	DefaultConnectTimeout  = 10 * time.Second
-	DefaultKeepAlive       = 30 * time.Second
-	DefaultIdleConnTimeout = 30 * time.Second
-	DefaultReadTimeout     = 30 * time.Second
-)
-
-// DefaultRetryStatusCodes are the response codes retried by default.
-func DefaultRetryStatusCodes() []int { return []int{408, 429, 500, 502, 503, 504} }
 
 var globalClientOptions struct {
 	mu   sync.RWMutex

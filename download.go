@@ -59,12 +59,12 @@ type DownloadOptions struct {
 	// times as fast as one, otherwise with one more Get
 	// (docs/benchmarks.md has the measurements behind the rule).
 	Threshold int64
-	// Progress, when not nil, is called with the bytes written to the file
+	// progress, when not nil, is called with the bytes written to the file
 	// so far and the object's size: first with done == 0, then at least
 	// every MiB, and last with done == total when the download completes.
 	// The calls never overlap, done never decreases (except that a restart
 	// for an object replaced by a smaller one starts again from 0 with the
-	// new total), and the transfer waits while Progress runs, so it should
+	// new total), and the transfer waits while progress runs, so it should
 	// return quickly.
 	Progress func(done, total int64)
 	// NoSync skips the two syncs: of the file before the rename, and of
@@ -129,7 +129,7 @@ func DownloadFile(ctx context.Context, s Store, key, path string, opts *Download
 	if err := checkDestination(dir, path); err != nil {
 		return Attrs{}, localError("download", key, path, err)
 	}
-	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: NewProgress(o.Progress),
+	d := &download{s: s, key: key, path: path, dir: dir, base: base, opts: &o, prog: newProgress(o.Progress),
 		adaptive: o.Threshold == 0}
 	for attempt := 1; ; attempt++ {
 		// One ranged Get finds the object, says its attributes (G2) and
@@ -204,7 +204,7 @@ type download struct {
 	key, path string
 	dir, base string
 	opts      *DownloadOptions
-	prog      *Progress
+	prog      *progress
 	// adaptive: the default Threshold, so the first chunks' rates decide
 	// between one stream and parallel reads.
 	adaptive bool

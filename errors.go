@@ -2,10 +2,11 @@ package objstore
 
 import (
 	"errors"
-	"github.com/objstore-go/objstore/driver"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/objstore-go/objstore/driver"
+	"github.com/objstore-go/objstore/internal/redact"
 )
 
 // The error classes. Every error a store returns for a known condition
@@ -82,7 +83,7 @@ func (e *Error) Error() string {
 		if wrote {
 			b.WriteString(": ")
 		}
-		b.WriteString(Redact(e.Err.Error()))
+		b.WriteString(redact.String(e.Err.Error()))
 		wrote = true
 	}
 	if !wrote {
@@ -126,39 +127,8 @@ var defaultHints = map[error]string{
 	ErrThrottled:       "the service is overloaded; retry later or lower the request rate",
 }
 
-// InvalidArgument returns an ErrInvalidArgument error for driver, op and key
-// whose message is msg. Drivers use it for input they reject before sending
-// anything.
-func InvalidArgument(driver, op, key, msg string) *Error {
+// invalidArgument returns an ErrInvalidArgument error for driver, op and
+// key whose message is msg: input refused before anything is sent.
+func invalidArgument(driver, op, key, msg string) *Error {
 	return &Error{Driver: driver, Op: op, Key: key, Kind: ErrInvalidArgument, Err: errors.New(msg)}
-}
-
-var secretPatterns = []*regexp.Regexp{
-	// Query parameters that carry signatures or tokens: SAS sig, SigV4
-	// presigned URLs, security tokens.
-	regexp.MustCompile(`(?i)((?:^|[?&;\s"'])(?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-ms-encryption-key|skoid|sktid|skt|ske|sks|skv)=)[^&\s"';]*`),
-	// Connection-string fields.
-	regexp.MustCompile(`(?i)((?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s"']*`),
-	// Authorization headers and bearer tokens.
-	regexp.MustCompile(`(?i)((?:authorization|x-amz-security-token|x-ms-copy-source-authorization)\s*[:=]\s*)[^\r\n"']*`),
-	regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*`),
-	// Userinfo in URLs.
-	regexp.MustCompile(`(://[^/@\s:]*:)[^/@\s]*(@)`),
-}
-
-// Redact returns s with signatures, account keys, tokens, authorization
-// headers and URL passwords replaced by "REDACTED". Errors and log records
-// pass through it.
-func Redact(s string) string {
-	for _, re := range secretPatterns {
-		if !re.MatchString(s) {
-			continue
-		}
-		if re.NumSubexp() == 2 {
-			s = re.ReplaceAllString(s, "${1}REDACTED${2}")
-		} else {
-			s = re.ReplaceAllString(s, "${1}REDACTED")
-		}
-	}
-	return s
 }

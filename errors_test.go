@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/redact"
 )
 
 func TestErrorIsAndAs(t *testing.T) {
@@ -57,11 +58,11 @@ func TestRedact(t *testing.T) {
 		"token: Bearer " + canary,
 		"https://user:" + canary + "@host/path",
 	} {
-		if got := objstore.Redact(in); strings.Contains(got, canary) {
+		if got := redact.String(in); strings.Contains(got, canary) {
 			t.Errorf("Redact(%q) = %q still shows the secret", in, got)
 		}
 	}
-	if got := objstore.Redact("s3 get \"signature/key\": object not found"); got != "s3 get \"signature/key\": object not found" {
+	if got := redact.String("s3 get \"signature/key\": object not found"); got != "s3 get \"signature/key\": object not found" {
 		t.Errorf("Redact changed text with no secret: %q", got)
 	}
 	e := &objstore.Error{Driver: "azblob", Op: "get", Kind: objstore.ErrPermission, Err: errors.New("GET https://a/c/b?sig=" + canary)}

@@ -2,64 +2,22 @@ package objstore
 
 import (
 	"fmt"
-	"github.com/objstore-go/objstore/driver"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/objstore-go/objstore/driver"
 )
 
 // KeyMode is the rule a store applies to the names it creates: the key of
-// a Put, the dst of a Copy, and the Metadata keys they write. It never
-// limits what the store reads: Stat, Get, Delete and Copy's src address
-// any key the backend can hold (rule K3).
-type KeyMode uint8
+// a Put, the dst of a Copy, and the Metadata keys they write (see
+// [driver.KeyMode]). Drivers' Options take it.
+type KeyMode = driver.KeyMode
 
+// The key modes: see [driver.KeysPortable] and [driver.KeysNative].
 const (
-	// KeysPortable, the default, creates only keys that every backend
-	// holds and addresses the same way (rule K1), and Metadata by rule M1.
-	KeysPortable KeyMode = iota
-	// KeysNative creates any key the backend can address (its KeyRules),
-	// and Metadata keys the backend can hold, for apps that migrate data
-	// written by other tools and must keep its names (rule K4). Such names
-	// may not be portable to other backends.
-	KeysNative
+	KeysPortable = driver.KeysPortable
+	KeysNative   = driver.KeysNative
 )
-
-// KeysParam is the URL parameter every driver accepts for the KeyMode:
-// keys=portable (the default) or keys=native.
-const KeysParam = "keys"
-
-func (m KeyMode) String() string {
-	switch m {
-	case KeysPortable:
-		return "portable"
-	case KeysNative:
-		return "native"
-	}
-	return fmt.Sprintf("KeyMode(%d)", uint8(m))
-}
-
-// ParseKeyMode reads the value of the keys= URL parameter for driver.
-func ParseKeyMode(driver, v string) (KeyMode, error) {
-	switch v {
-	case "portable":
-		return KeysPortable, nil
-	case "native":
-		return KeysNative, nil
-	}
-	return KeysPortable, InvalidArgument(driver, "open", "", fmt.Sprintf("URL parameter %s=%q is not a key mode; use portable (the default) or native", KeysParam, v))
-}
-
-// CheckKeyMode reports why m is not a KeyMode, for drivers' Options, or "".
-func CheckKeyMode(m KeyMode) string {
-	if m > KeysNative {
-		return fmt.Sprintf("Options.Keys is %v; use objstore.KeysPortable or objstore.KeysNative", m)
-	}
-	return ""
-}
-
-// KeyRules describe the keys a backend can address. See
-// [driver.KeyRules].
-type KeyRules = driver.KeyRules
 
 // keyRules carries the checks of a driver's KeyRules.
 type keyRules driver.KeyRules
@@ -204,9 +162,9 @@ func isTokenChar(c byte) bool {
 // Address validates a key that the store reads, deletes or copies from
 // (rule K3): any key the backend can address, portable or not. It returns
 // the backend's key.
-func (n Namespace) Address(op, key string) (string, error) {
+func (n namespace) Address(op, key string) (string, error) {
 	if msg := keyRules(n.Native).checkAddress(key, n.Prefix); msg != "" {
-		return "", InvalidArgument(n.Driver, op, key, msg)
+		return "", invalidArgument(n.Driver, op, key, msg)
 	}
 	return n.Prefix + key, nil
 }
@@ -215,14 +173,14 @@ func (n Namespace) Address(op, key string) (string, error) {
 // is full without the store's prefix (a key a listing found), so that
 // drivers that must filter what they list, as the file driver does, keep
 // exactly the keys they can serve.
-func (n Namespace) Addressable(key string) bool {
+func (n namespace) Addressable(key string) bool {
 	return keyRules(n.Native).checkAddress(key, n.Prefix) == ""
 }
 
 // create validates a key that the store creates: Put's key or Copy's dst.
 // In KeysPortable mode it must be portable (rule K1); in KeysNative mode
 // any key the backend can address will do (rule K4).
-func (n Namespace) create(op, key string) (string, error) {
+func (n namespace) create(op, key string) (string, error) {
 	if n.Keys == KeysNative && keyRules(n.Native).set() {
 		return n.Address(op, key)
 	}
@@ -230,30 +188,30 @@ func (n Namespace) create(op, key string) (string, error) {
 	if msg == "" {
 		return n.Prefix + key, nil
 	}
-	err := InvalidArgument(n.Driver, op, key, msg)
+	err := invalidArgument(n.Driver, op, key, msg)
 	if keyRules(n.Native).set() && keyRules(n.Native).checkAddress(key, n.Prefix) == "" {
-		err.Hint = fmt.Sprintf("the key is not portable (rule K1), though %s can hold it; to write it anyway, open the store with %s=native", n.Native.Backend, KeysParam)
+		err.Hint = fmt.Sprintf("the key is not portable (rule K1), though %s can hold it; to write it anyway, open the store with %s=native", n.Native.Backend, driver.KeysParam)
 	}
 	return "", err
 }
 
 // checkWriteMetadata validates the Metadata of a write: rule M1, or in
 // KeysNative mode M1 with the keys the backend can hold (rule M3).
-func (n Namespace) checkWriteMetadata(op, key string, m map[string]string) error {
+func (n namespace) checkWriteMetadata(op, key string, m map[string]string) error {
 	native := checkMetadata(m, keyRules(n.Native).checkMetadataKey)
 	if n.Keys == KeysNative {
 		if native != "" {
-			return InvalidArgument(n.Driver, op, key, native)
+			return invalidArgument(n.Driver, op, key, native)
 		}
 		return nil
 	}
-	msg := CheckMetadata(m)
+	msg := checkPortableMetadata(m)
 	if msg == "" {
 		return nil
 	}
-	err := InvalidArgument(n.Driver, op, key, msg)
+	err := invalidArgument(n.Driver, op, key, msg)
 	if native == "" && keyRules(n.Native).set() {
-		err.Hint = fmt.Sprintf("the metadata is not portable (rule M1), though %s can hold it; to write it anyway, open the store with %s=native", n.Native.Backend, KeysParam)
+		err.Hint = fmt.Sprintf("the metadata is not portable (rule M1), though %s can hold it; to write it anyway, open the store with %s=native", n.Native.Backend, driver.KeysParam)
 	}
 	return err
 }

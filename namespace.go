@@ -5,25 +5,15 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/objstore-go/objstore/driver"
 )
 
-// Limits shared by every driver. See rules K1 and M1 in docs/SEMANTICS.md.
-const (
-	MaxKeyLen       = 1024 // bytes, including the store's URL prefix
-	MaxSegmentLen   = 255  // bytes between slashes: MinIO stores each segment as a file name
-	MaxMetadataSize = 2048 // bytes of keys plus values, each key counted with MetadataKeyOverhead
-	// MetadataKeyOverhead is what each metadata key adds to the count: the
-	// length of "x-amz-meta-", which MinIO counts as part of the key.
-	MetadataKeyOverhead = len("x-amz-meta-")
-	DefaultPageSize     = 1000
-	DefaultContentType  = "application/octet-stream"
-)
-
-// Namespace is the validator every driver shares. It maps the keys a caller
+// namespace is the validator every driver shares. It maps the keys a caller
 // gives to the backend's keys (the store's URL prefix joined in front) and
 // rejects, before any request is sent, everything the contract says is
 // invalid. Its methods return *Error values of class ErrInvalidArgument.
-type Namespace struct {
+type namespace struct {
 	Driver string // the URL scheme, used in error messages
 	Prefix string // "" or a valid key ending in "/"
 	// Keys is the rule for the names the store creates: KeysPortable (rule
@@ -32,20 +22,20 @@ type Namespace struct {
 	// Native is what the backend can address: the keys Stat, Get, Delete
 	// and Copy's src accept (rule K3). The zero value addresses the
 	// portable keys only.
-	Native KeyRules
+	Native driver.KeyRules
 }
 
-// NewNamespace returns the Namespace for a store opened from u: the URL's
+// newNamespace returns the namespace for a store opened from u: the URL's
 // path, if any, becomes the key prefix (rule U3).
-func NewNamespace(driver string, u *url.URL) (Namespace, error) {
-	ns := Namespace{Driver: driver}
+func newNamespace(driver string, u *url.URL) (namespace, error) {
+	ns := namespace{Driver: driver}
 	p := strings.TrimPrefix(u.Path, "/")
 	if p == "" {
 		return ns, nil
 	}
 	p = strings.TrimSuffix(p, "/")
 	if msg := checkKey(p, 0); msg != "" {
-		return ns, InvalidArgument(driver, "open", "", fmt.Sprintf("the URL path %q is not a valid key prefix: %s", u.Path, msg))
+		return ns, invalidArgument(driver, "open", "", fmt.Sprintf("the URL path %q is not a valid key prefix: %s", u.Path, msg))
 	}
 	ns.Prefix = p + "/"
 	return ns, nil
@@ -55,15 +45,15 @@ func NewNamespace(driver string, u *url.URL) (Namespace, error) {
 // returns the backend's key for it: a portable key (rule K1), or in
 // KeysNative mode any key the backend can address (rule K4). Keys the
 // store reads are validated by Address.
-func (n Namespace) Key(op, key string) (string, error) { return n.create(op, key) }
+func (n namespace) Key(op, key string) (string, error) { return n.create(op, key) }
 
 // Rel returns the caller's key for a backend key inside the namespace.
-func (n Namespace) Rel(full string) string {
+func (n namespace) Rel(full string) string {
 	return strings.TrimPrefix(full, n.Prefix)
 }
 
 // Get validates a Get and returns the backend key.
-func (n Namespace) Get(key string, opts *GetOptions) (string, error) {
+func (n namespace) Get(key string, opts *GetOptions) (string, error) {
 	full, err := n.Address("get", key)
 	if err != nil {
 		return "", err
@@ -72,19 +62,19 @@ func (n Namespace) Get(key string, opts *GetOptions) (string, error) {
 		return full, nil
 	}
 	if opts.Range != nil && opts.Range.Offset < 0 {
-		return "", InvalidArgument(n.Driver, "get", key, fmt.Sprintf("Range.Offset is %d; it must be 0 or more", opts.Range.Offset))
+		return "", invalidArgument(n.Driver, "get", key, fmt.Sprintf("Range.Offset is %d; it must be 0 or more", opts.Range.Offset))
 	}
 	if msg := checkETagArg("IfMatch", opts.IfMatch); msg != "" {
-		return "", InvalidArgument(n.Driver, "get", key, msg)
+		return "", invalidArgument(n.Driver, "get", key, msg)
 	}
 	if msg := checkETagArg("IfNoneMatch", opts.IfNoneMatch); msg != "" {
-		return "", InvalidArgument(n.Driver, "get", key, msg)
+		return "", invalidArgument(n.Driver, "get", key, msg)
 	}
 	return full, nil
 }
 
 // Put validates a Put and returns the backend key.
-func (n Namespace) Put(key string, opts *PutOptions) (string, error) {
+func (n namespace) Put(key string, opts *PutOptions) (string, error) {
 	full, err := n.Key("put", key)
 	if err != nil {
 		return "", err
@@ -92,7 +82,7 @@ func (n Namespace) Put(key string, opts *PutOptions) (string, error) {
 	if opts == nil {
 		return full, nil
 	}
-	fail := func(msg string) (string, error) { return "", InvalidArgument(n.Driver, "put", key, msg) }
+	fail := func(msg string) (string, error) { return "", invalidArgument(n.Driver, "put", key, msg) }
 	if opts.IfAbsent && opts.IfMatch != "" {
 		return fail("IfAbsent and IfMatch cannot be combined: IfAbsent needs the key to be missing, IfMatch needs it to exist")
 	}
@@ -115,14 +105,14 @@ func (n Namespace) Put(key string, opts *PutOptions) (string, error) {
 }
 
 // Delete validates a Delete and returns the backend key.
-func (n Namespace) Delete(key string) (string, error) { return n.Address("delete", key) }
+func (n namespace) Delete(key string) (string, error) { return n.Address("delete", key) }
 
 // Stat validates a Stat and returns the backend key.
-func (n Namespace) Stat(key string) (string, error) { return n.Address("stat", key) }
+func (n namespace) Stat(key string) (string, error) { return n.Address("stat", key) }
 
 // Copy validates a Copy and returns the backend keys of dst and src: src
 // is read (Address), dst is created (Key).
-func (n Namespace) Copy(dst, src string, opts *CopyOptions) (fullDst, fullSrc string, err error) {
+func (n namespace) Copy(dst, src string, opts *CopyOptions) (fullDst, fullSrc string, err error) {
 	if fullSrc, err = n.Address("copy", src); err != nil {
 		return "", "", err
 	}
@@ -130,11 +120,11 @@ func (n Namespace) Copy(dst, src string, opts *CopyOptions) (fullDst, fullSrc st
 		return "", "", err
 	}
 	if dst == src {
-		return "", "", InvalidArgument(n.Driver, "copy", dst, "dst and src are the same key; a copy needs two different keys")
+		return "", "", invalidArgument(n.Driver, "copy", dst, "dst and src are the same key; a copy needs two different keys")
 	}
 	if opts != nil {
 		if msg := checkETagArg("IfMatch", opts.IfMatch); msg != "" {
-			return "", "", InvalidArgument(n.Driver, "copy", src, msg)
+			return "", "", invalidArgument(n.Driver, "copy", src, msg)
 		}
 	}
 	return fullDst, fullSrc, nil
@@ -142,20 +132,20 @@ func (n Namespace) Copy(dst, src string, opts *CopyOptions) (fullDst, fullSrc st
 
 // List validates a List and returns options in backend terms: Prefix and
 // StartAfter carry the namespace prefix, PageSize is between 1 and 1000.
-func (n Namespace) List(opts *ListOptions) (ListOptions, error) {
+func (n namespace) List(opts *ListOptions) (ListOptions, error) {
 	var o ListOptions
 	if opts != nil {
 		o = *opts
 	}
-	fail := func(msg string) (ListOptions, error) { return o, InvalidArgument(n.Driver, "list", "", msg) }
+	fail := func(msg string) (ListOptions, error) { return o, invalidArgument(n.Driver, "list", "", msg) }
 	if o.Delimiter != "" && o.Delimiter != "/" {
 		return fail(fmt.Sprintf("Delimiter is %q; only \"\" (flat) and \"/\" are portable", o.Delimiter))
 	}
 	if o.PageSize < 0 {
-		return fail(fmt.Sprintf("PageSize is %d; use 0 for the default of %d, or a positive size", o.PageSize, DefaultPageSize))
+		return fail(fmt.Sprintf("PageSize is %d; use 0 for the default of %d, or a positive size", o.PageSize, driver.DefaultPageSize))
 	}
-	if o.PageSize == 0 || o.PageSize > DefaultPageSize {
-		o.PageSize = DefaultPageSize
+	if o.PageSize == 0 || o.PageSize > driver.DefaultPageSize {
+		o.PageSize = driver.DefaultPageSize
 	}
 	if msg := keyRules(n.Native).checkListString("Prefix", o.Prefix); msg != "" {
 		return fail(msg)
@@ -173,7 +163,7 @@ func (n Namespace) List(opts *ListOptions) (ListOptions, error) {
 // ResolveRange returns the offset and length to serve from an object of
 // size bytes (rule G3). A nil r serves the whole object. An offset past the
 // end gives ErrInvalidRange; an offset equal to size serves nothing.
-func (n Namespace) ResolveRange(key string, r *Range, size int64) (offset, length int64, err error) {
+func (n namespace) ResolveRange(key string, r *Range, size int64) (offset, length int64, err error) {
 	if r == nil {
 		return 0, size, nil
 	}
@@ -195,11 +185,11 @@ func checkKey(key string, prefixLen int) string {
 	switch {
 	case key == "":
 		return "the key is empty; a key is 1 to 1024 bytes"
-	case prefixLen+len(key) > MaxKeyLen:
+	case prefixLen+len(key) > driver.MaxKeyLen:
 		if prefixLen > 0 {
-			return fmt.Sprintf("the key is %d bytes and the store's URL prefix %d; together they may be at most %d", len(key), prefixLen, MaxKeyLen)
+			return fmt.Sprintf("the key is %d bytes and the store's URL prefix %d; together they may be at most %d", len(key), prefixLen, driver.MaxKeyLen)
 		}
-		return fmt.Sprintf("the key is %d bytes; the limit is %d", len(key), MaxKeyLen)
+		return fmt.Sprintf("the key is %d bytes; the limit is %d", len(key), driver.MaxKeyLen)
 	case !utf8.ValidString(key):
 		return "the key is not valid UTF-8"
 	case key[0] == '/':
@@ -222,8 +212,8 @@ func checkKey(key string, prefixLen int) string {
 		if strings.HasSuffix(seg, ".") {
 			return fmt.Sprintf("the key has the segment %q, which ends in a dot; Azure strips trailing dots from segments", seg)
 		}
-		if len(seg) > MaxSegmentLen {
-			return fmt.Sprintf("the key has a %d-byte segment between slashes; the limit is %d, because MinIO stores each segment as a file name", len(seg), MaxSegmentLen)
+		if len(seg) > driver.MaxSegmentLen {
+			return fmt.Sprintf("the key has a %d-byte segment between slashes; the limit is %d, because MinIO stores each segment as a file name", len(seg), driver.MaxSegmentLen)
 		}
 	}
 	return ""
@@ -242,8 +232,8 @@ func controlRune(s string) (rune, bool) {
 
 func checkListString(name, s string) string {
 	switch {
-	case len(s) > MaxKeyLen:
-		return fmt.Sprintf("%s is %d bytes; the limit is %d", name, len(s), MaxKeyLen)
+	case len(s) > driver.MaxKeyLen:
+		return fmt.Sprintf("%s is %d bytes; the limit is %d", name, len(s), driver.MaxKeyLen)
 	case !utf8.ValidString(s):
 		return name + " is not valid UTF-8"
 	case strings.ContainsRune(s, '\\'):
@@ -253,17 +243,6 @@ func checkListString(name, s string) string {
 		return fmt.Sprintf("%s contains the control character %U", name, r)
 	}
 	return ""
-}
-
-// QuoteETag returns etag quoted, as Attrs.ETag always is: services that
-// send entity tags bare (Azure's listings, some S3-compatible servers)
-// get them quoted; a quoted or weak tag, or "", is returned as it is.
-// Drivers use it on every ETag they return.
-func QuoteETag(etag string) string {
-	if etag == "" || strings.HasPrefix(etag, `"`) || strings.HasPrefix(etag, `W/"`) {
-		return etag
-	}
-	return `"` + etag + `"`
 }
 
 // checkETagArg accepts "", "*" or a quoted entity tag, as Attrs.ETag
@@ -292,9 +271,9 @@ func checkHeaderValue(name, v string) string {
 	return ""
 }
 
-// CheckMetadata reports why m is not valid user metadata (rule M1), or ""
+// checkPortableMetadata reports why m is not valid user metadata (rule M1), or ""
 // if it is.
-func CheckMetadata(m map[string]string) string { return checkMetadata(m, checkMetadataKey) }
+func checkPortableMetadata(m map[string]string) string { return checkMetadata(m, checkMetadataKey) }
 
 // checkMetadata is rule M1 with checkKey for the keys.
 func checkMetadata(m map[string]string, checkKey func(string) string) string {
@@ -320,10 +299,10 @@ func checkMetadata(m map[string]string, checkKey func(string) string) string {
 		if v[0] == ' ' || v[len(v)-1] == ' ' {
 			return fmt.Sprintf("metadata %q has a value that starts or ends with a space, which HTTP trims; trim it first", k)
 		}
-		total += MetadataKeyOverhead + len(k) + len(v)
+		total += driver.MetadataKeyOverhead + len(k) + len(v)
 	}
-	if total > MaxMetadataSize {
-		return fmt.Sprintf("metadata takes %d bytes, counting %d per key for its x-amz-meta- header prefix; the limit is %d", total, MetadataKeyOverhead, MaxMetadataSize)
+	if total > driver.MaxMetadataSize {
+		return fmt.Sprintf("metadata takes %d bytes, counting %d per key for its x-amz-meta- header prefix; the limit is %d", total, driver.MetadataKeyOverhead, driver.MaxMetadataSize)
 	}
 	return ""
 }
@@ -343,26 +322,4 @@ func checkMetadataKey(k string) string {
 		}
 	}
 	return ""
-}
-
-// NormalizeMetadata returns a copy of m with lowercase keys, or nil when m
-// is empty. Drivers use it on what they store and on what they return.
-func NormalizeMetadata(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[strings.ToLower(k)] = v
-	}
-	return out
-}
-
-// ContentTypeOrDefault returns ct, or application/octet-stream when ct is
-// empty (rule M2).
-func ContentTypeOrDefault(ct string) string {
-	if ct == "" {
-		return DefaultContentType
-	}
-	return ct
 }

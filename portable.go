@@ -22,7 +22,7 @@ import (
 // they register; docs/DRIVERS.md shows how.
 func NewStore(b driver.Bucket, urlPath string) (Store, error) {
 	info := b.Info()
-	ns, err := NewNamespace(info.Scheme, &url.URL{Path: urlPath})
+	ns, err := newNamespace(info.Scheme, &url.URL{Path: urlPath})
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func NewStore(b driver.Bucket, urlPath string) (Store, error) {
 // portable is the Store over a driver.Bucket.
 type portable struct {
 	b         driver.Bucket
-	ns        Namespace
+	ns        namespace
 	noCondGet bool              // driver.Info.NoConditionalGet
 	ops       driver.Operations // nil when the driver has none
 	closed    atomic.Bool
@@ -205,11 +205,11 @@ func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (_ *Re
 		obj.Body.Close()
 		return nil, err
 	}
-	var reopen ReopenFunc
+	var reopen reopenFunc
 	if !s.noCondGet {
 		reopen = s.reopen(key, full)
 	}
-	return NewResumableReader(ctx, s.body(key, obj.Body), attrs, off, n, reopen), nil
+	return newResumableReader(ctx, s.ns.Driver, s.body(key, obj.Body), attrs, off, n, reopen), nil
 }
 
 // served checks that a driver's read carries exactly the bytes [off,
@@ -218,15 +218,24 @@ func (s *portable) served(key string, obj *driver.Object, off, n int64) error {
 	if obj.Offset == off && obj.Length == n {
 		return nil
 	}
+	size := obj.Attrs.Size
+	want := fmt.Sprintf("bytes %d-%d", off, off+n-1)
+	if off == 0 && n == size {
+		want = "the whole object"
+	}
+	got := fmt.Sprintf("sent bytes %d-%d of %d", obj.Offset, obj.Offset+obj.Length-1, size)
+	if obj.Offset == 0 && obj.Length == size {
+		got = fmt.Sprintf("sent the whole %d-byte object: the Range header was ignored", size)
+	}
 	return &Error{Driver: s.ns.Driver, Op: "get", Key: key,
-		Err:  fmt.Errorf("the backend served %d bytes at offset %d of the %d-byte object where %d bytes at offset %d were asked for", obj.Length, obj.Offset, obj.Attrs.Size, n, off),
+		Err:  fmt.Errorf("%s were asked for, and the backend %s", want, got),
 		Hint: "no byte was served; a server or proxy that does not honour Range headers cannot serve ranged reads"}
 }
 
 // reopen returns how a Reader of key resumes: a Get of the bytes not yet
 // served, pinned to the ETag read first. Another ETag, or other bytes,
 // fail the read rather than mix versions or skip bytes.
-func (s *portable) reopen(key, full string) ReopenFunc {
+func (s *portable) reopen(key, full string) reopenFunc {
 	return func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
 		if err := s.begin(ctx, "get", key); err != nil {
 			return nil, err
@@ -286,12 +295,12 @@ func (s *portable) Put(ctx context.Context, key string, body io.Reader, opts *Pu
 		body = strings.NewReader("")
 	}
 	size := bodySize(body)
-	prog := NewProgress(o.Progress)
+	prog := newProgress(o.Progress)
 	defer prog.Stop()
 	dprog := progressOf(prog, size)
 	a, err := s.b.Put(ctx, full, body, driver.PutRequest{
-		ContentType: ContentTypeOrDefault(o.ContentType),
-		Metadata:    NormalizeMetadata(o.Metadata),
+		ContentType: driver.ContentTypeOrDefault(o.ContentType),
+		Metadata:    driver.NormalizeMetadata(o.Metadata),
 		IfAbsent:    o.IfAbsent,
 		IfMatch:     o.IfMatch,
 		Size:        size,
@@ -311,7 +320,7 @@ func (s *portable) Put(ctx context.Context, key string, body io.Reader, opts *Pu
 // bodySize returns the size of a Put body that tells it (Size for a body
 // read with ReadAt, else Len), or -1.
 func bodySize(body io.Reader) int64 {
-	if _, n, ok := ReaderAtBody(body); ok {
+	if _, n, ok := driver.ReaderAtBody(body); ok {
 		return n
 	}
 	if l, ok := body.(interface{ Len() int }); ok {
@@ -324,12 +333,12 @@ func bodySize(body io.Reader) int64 {
 // (-1: unknown): the first report is (0, total) whichever call of the
 // driver's comes first. A driver that calls Start gives the total; one
 // that only adds bytes starts it with size. A nil p does nothing.
-func progressOf(p *Progress, size int64) *lazyProgress {
+func progressOf(p *progress, size int64) *lazyProgress {
 	return &lazyProgress{p: p, size: size}
 }
 
 type lazyProgress struct {
-	p    *Progress // nil-safe
+	p    *progress // nil-safe
 	size int64
 	once sync.Once
 }
@@ -376,7 +385,7 @@ func (s *portable) Copy(ctx context.Context, dst, src string, opts *CopyOptions)
 	if opts != nil {
 		o = *opts
 	}
-	prog := NewProgress(o.Progress)
+	prog := newProgress(o.Progress)
 	defer prog.Stop()
 	dprog := progressOf(prog, -1)
 	a, err := s.b.Copy(ctx, fullDst, fullSrc, driver.CopyRequest{IfAbsent: o.IfAbsent, IfMatch: o.IfMatch, Progress: dprog})

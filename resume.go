@@ -15,33 +15,18 @@ import (
 
 // maxResumes is how many times one resumable Reader reopens its body after
 // a network failure, unless the Get's context carries a budget from
-// [WithRetryBudget]. Every reopen attempt counts, whether its GET succeeds
+// [withRetryBudget]. Every reopen attempt counts, whether its GET succeeds
 // or not.
 const maxResumes = 3
 
-type retryBudgetKey struct{}
-
-type retryBudget struct {
-	driver string
-	n      int
-}
-
-// WithRetryBudget is for drivers: it returns a context under which a
-// resumable Reader resumes at most n times (0: never), the retry budget of
-// the store's configuration, and reports a read it gave up on as an
-// *Error of driver, with the number of GETs made.
-func WithRetryBudget(ctx context.Context, driver string, n int) context.Context {
-	return context.WithValue(ctx, retryBudgetKey{}, retryBudget{driver, n})
-}
-
-// ReopenFunc is for drivers: it sends a GET for the length bytes of the
+// reopenFunc is for drivers: it sends a GET for the length bytes of the
 // object starting at offset, pinned to etag with If-Match, and returns the
 // body of exactly those bytes. length is at least 1. When the object no
 // longer has that ETag it returns an *Error of class ErrPrecondition; any
 // other failure is returned as the driver would return it from Get.
-type ReopenFunc func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error)
+type reopenFunc func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error)
 
-// NewResumableReader is for drivers: like [NewReader], it returns a Reader
+// newResumableReader is for drivers: like [NewReader], it returns a Reader
 // that serves body as the bytes [offset, offset+length) of the object
 // described by attrs and insists on exactly length bytes. In addition, when
 // body fails midway with a network error (see below), the Reader closes it
@@ -52,7 +37,7 @@ type ReopenFunc func(ctx context.Context, offset, length int64, etag string) (io
 // ErrPrecondition and Read returns that error.
 //
 // A Reader resumes at most 3 times in all, or as many times as a budget
-// that ctx carries from [WithRetryBudget]. The built-in drivers count
+// that ctx carries from [withRetryBudget]. The built-in drivers count
 // HTTP attempts instead: the first GET's, its retries' and each
 // resumption's draw on one budget of MaxRetries+1, so a Get makes at most
 // MaxRetries+1 HTTP attempts however often its body breaks (rule R1 of
@@ -71,14 +56,14 @@ type ReopenFunc func(ctx context.Context, offset, length int64, etag string) (io
 // os.ErrDeadlineExceeded, such as a driver's own read timeout), and an
 // HTTP/2 stream reset or a lost HTTP/2 connection. It never resumes after
 // a context's error or an *Error of a known class.
-func NewResumableReader(ctx context.Context, body io.ReadCloser, attrs Attrs, offset, length int64, reopen ReopenFunc) *Reader {
+func newResumableReader(ctx context.Context, driver string, body io.ReadCloser, attrs Attrs, offset, length int64, reopen reopenFunc) *Reader {
 	r := NewReader(body, attrs, offset, length)
 	if reopen != nil && attrs.ETag != "" && ctx != nil {
-		b, ok := ctx.Value(retryBudgetKey{}).(retryBudget)
+		n, ok := budget.Resumes(ctx)
 		if !ok {
-			b.n = maxResumes
+			n = maxResumes
 		}
-		r.resume = &resumer{ctx: ctx, reopen: reopen, left: b.n, budget: b.n, driver: b.driver, attempts: budget.From(ctx)}
+		r.resume = &resumer{ctx: ctx, reopen: reopen, left: n, budget: n, driver: driver, attempts: budget.From(ctx)}
 	}
 	return r
 }
@@ -86,7 +71,7 @@ func NewResumableReader(ctx context.Context, body io.ReadCloser, attrs Attrs, of
 // resumer holds a resumable Reader's state.
 type resumer struct {
 	ctx    context.Context
-	reopen ReopenFunc
+	reopen reopenFunc
 	left   int    // resumptions left
 	budget int    // resumptions allowed
 	driver string // for the error of a read given up on; "" leaves the cause bare

@@ -176,7 +176,7 @@ func TestResumableReader(t *testing.T) {
 				if tt.first.upTo == int(tt.length) {
 					body = &brokenBody{data: bytes.Clone(data[tt.offset : tt.offset+tt.length]), err: tt.first.err, withData: true}
 				}
-				r := NewResumableReader(context.Background(), body, Attrs{Size: 1000, ETag: etag}, tt.offset, tt.length, f.reopen)
+				r := newResumableReader(context.Background(), "", body, Attrs{Size: 1000, ETag: etag}, tt.offset, tt.length, f.reopen)
 				var got []byte
 				var err error
 				if via == "Read" {
@@ -226,7 +226,7 @@ func TestResumableReader(t *testing.T) {
 // give.
 func TestResumableReaderBudget(t *testing.T) {
 	if maxResumes != 3 {
-		t.Errorf("maxResumes = %d; NewResumableReader's doc says 3", maxResumes)
+		t.Errorf("maxResumes = %d; newResumableReader's doc says 3", maxResumes)
 	}
 }
 
@@ -237,7 +237,7 @@ func TestResumableReaderContext(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			f := &fakeStore{data: data, etag: `"v1"`}
 			body := cut(data, 0, 1000, 300, bodyErr)
-			r := NewResumableReader(ctx, body, Attrs{Size: 1000, ETag: `"v1"`}, 0, 1000, f.reopen)
+			r := newResumableReader(ctx, "fake", body, Attrs{Size: 1000, ETag: `"v1"`}, 0, 1000, f.reopen)
 			defer r.Close()
 			buf := make([]byte, 300)
 			if _, err := io.ReadFull(r, buf); err != nil {
@@ -263,7 +263,7 @@ func TestResumableReaderContext(t *testing.T) {
 func TestResumableReaderNoETag(t *testing.T) {
 	data := testData(100)
 	f := &fakeStore{data: data, etag: ""}
-	r := NewResumableReader(context.Background(), cut(data, 0, 100, 50, io.ErrUnexpectedEOF), Attrs{Size: 100}, 0, 100, f.reopen)
+	r := newResumableReader(context.Background(), "", cut(data, 0, 100, 50, io.ErrUnexpectedEOF), Attrs{Size: 100}, 0, 100, f.reopen)
 	if _, err := io.ReadAll(r); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("ReadAll: %v; want io.ErrUnexpectedEOF", err)
 	}
@@ -279,7 +279,7 @@ func TestResumableReaderLongBody(t *testing.T) {
 	reopen := func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data[offset:])), nil
 	}
-	r := NewResumableReader(context.Background(), cut(data, 100, 400, 50, errReset), Attrs{Size: 1000, ETag: `"x"`}, 100, 400, reopen)
+	r := newResumableReader(context.Background(), "", cut(data, 100, 400, 50, errReset), Attrs{Size: 1000, ETag: `"x"`}, 100, 400, reopen)
 	got, err := io.ReadAll(r)
 	if err != nil || !bytes.Equal(got, data[100:500]) {
 		t.Errorf("ReadAll: %d bytes, %v; want bytes [100, 500)", len(got), err)
@@ -366,7 +366,7 @@ func TestResumableReaderSharedBudget(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := budget.New(tt.max)
 			b.Take() // the Get's first GET
-			ctx := WithRetryBudget(context.Background(), "fake", 3)
+			ctx := budget.WithResumes(context.Background(), 3)
 			ctx = budget.With(ctx, b)
 			calls := 0
 			reopen := func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
@@ -379,7 +379,7 @@ func TestResumableReaderSharedBudget(t *testing.T) {
 				}
 				return cut(data, offset, length, -1, nil), nil
 			}
-			r := NewResumableReader(ctx, cut(data, 0, 1000, 100, io.ErrUnexpectedEOF), Attrs{Key: "k", ETag: `"v1"`, Size: 1000}, 0, 1000, reopen)
+			r := newResumableReader(ctx, "fake", cut(data, 0, 1000, 100, io.ErrUnexpectedEOF), Attrs{Key: "k", ETag: `"v1"`, Size: 1000}, 0, 1000, reopen)
 			got, err := io.ReadAll(r)
 			if calls != tt.reopens {
 				t.Errorf("%d reopens; want %d", calls, tt.reopens)

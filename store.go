@@ -124,13 +124,13 @@ type PutOptions struct {
 	// needs no part buffers.
 	Concurrency int
 
-	// Progress, when not nil, is called as the body is stored, with the
+	// progress, when not nil, is called as the body is stored, with the
 	// bytes the backend has accepted so far and the body's size (rule P8
 	// of docs/SEMANTICS.md): first with done == 0, then at most about once
 	// per MiB, and last, when the Put succeeds, with done == total == the
 	// bytes written. total is -1 while the size is unknown (a body without
 	// Len or Size). The calls never overlap, done never decreases, and no
-	// call comes after Put returns. Put waits while Progress runs, so it
+	// call comes after Put returns. Put waits while progress runs, so it
 	// should return quickly.
 	Progress func(done, total int64)
 }
@@ -143,7 +143,7 @@ type CopyOptions struct {
 	// matches.
 	IfMatch string
 
-	// Progress, when not nil, is called with the bytes copied so far and
+	// progress, when not nil, is called with the bytes copied so far and
 	// src's size, by the rules of PutOptions.Progress (rule C7 of
 	// docs/SEMANTICS.md). A copy done by the server in one request reports
 	// (0, size) and then (size, size); a driver that learns src's size
@@ -187,7 +187,7 @@ type Reader struct {
 
 	body   io.ReadCloser
 	read   int64
-	resume *resumer // nil unless made by NewResumableReader
+	resume *resumer // nil unless made by newResumableReader
 }
 
 // NewReader is for drivers: it returns a Reader that serves body as the bytes
@@ -199,7 +199,7 @@ func NewReader(body io.ReadCloser, attrs Attrs, offset, length int64) *Reader {
 }
 
 // Read reads the next bytes of the object. A body that ends before Length
-// bytes gives io.ErrUnexpectedEOF. A Reader from [NewResumableReader]
+// bytes gives io.ErrUnexpectedEOF. A Reader from [newResumableReader]
 // first tries to resume after such an error, and after the other network
 // errors it documents.
 func (r *Reader) Read(p []byte) (int, error) {

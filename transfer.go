@@ -2,7 +2,6 @@ package objstore
 
 import (
 	"fmt"
-	"io"
 	"sync"
 )
 
@@ -10,7 +9,7 @@ import (
 // progress callback, besides the first call and the last.
 const progressStep = 1 << 20
 
-// Progress is for drivers, and for DownloadFile: it turns the bytes a
+// progress is for drivers, and for DownloadFile: it turns the bytes a
 // transfer moves into calls of the caller's progress callback
 // (PutOptions.Progress, CopyOptions.Progress, DownloadOptions.Progress)
 // that keep rule P8 of docs/SEMANTICS.md:
@@ -22,11 +21,11 @@ const progressStep = 1 << 20
 //   - Finish makes the last call, (size, size), and no call follows
 //     Finish or Stop.
 //
-// A nil *Progress does nothing, so a driver calls its methods whether or
+// A nil *progress does nothing, so a driver calls its methods whether or
 // not the caller asked for progress. The methods are safe for concurrent
 // use; the callback runs with a lock held, so the transfer waits while it
 // runs.
-type Progress struct {
+type progress struct {
 	fn func(done, total int64)
 
 	mu       sync.Mutex
@@ -36,12 +35,12 @@ type Progress struct {
 	stopped  bool
 }
 
-// NewProgress returns a Progress that calls fn, or nil when fn is nil.
-func NewProgress(fn func(done, total int64)) *Progress {
+// newProgress returns a progress that calls fn, or nil when fn is nil.
+func newProgress(fn func(done, total int64)) *progress {
 	if fn == nil {
 		return nil
 	}
-	return &Progress{fn: fn, total: -1, reported: -1}
+	return &progress{fn: fn, total: -1, reported: -1}
 }
 
 // Start begins an attempt at moving total bytes (-1 when the size is not
@@ -51,7 +50,7 @@ func NewProgress(fn func(done, total int64)) *Progress {
 // was already reported, so that done never goes back. Only when the new
 // total is smaller than what was reported do the calls start again from
 // (0, total): a progress above the total would be a lie.
-func (p *Progress) Start(total int64) {
+func (p *progress) Start(total int64) {
 	if p == nil {
 		return
 	}
@@ -74,7 +73,7 @@ func (p *Progress) Start(total int64) {
 // Add records n more bytes moved: a part the service acknowledged, a
 // chunk written. It reports done when done has grown by a MiB since the
 // last call, or has reached a known total.
-func (p *Progress) Add(n int64) {
+func (p *progress) Add(n int64) {
 	if p == nil || n <= 0 {
 		return
 	}
@@ -87,7 +86,7 @@ func (p *Progress) Add(n int64) {
 // more than recorded so far. It suits a count that can go back, such as
 // the position in a request body that the transport reads again when it
 // retries: only the bytes past the furthest position count.
-func (p *Progress) Reached(done int64) {
+func (p *progress) Reached(done int64) {
 	if p == nil {
 		return
 	}
@@ -98,7 +97,7 @@ func (p *Progress) Reached(done int64) {
 	}
 }
 
-func (p *Progress) add(n int64) {
+func (p *progress) add(n int64) {
 	if p.stopped {
 		return
 	}
@@ -118,7 +117,7 @@ func (p *Progress) add(n int64) {
 // Finish makes the last call, (size, size), unless it was made already,
 // and ends the reports. A transfer calls it once it has succeeded, with
 // the size of what it stored, before it returns.
-func (p *Progress) Finish(size int64) {
+func (p *progress) Finish(size int64) {
 	if p == nil {
 		return
 	}
@@ -139,45 +138,13 @@ func (p *Progress) Finish(size int64) {
 // that no call comes after it returns, not even from a request body that
 // a transport goroutine is still reading. When Stop returns, no call is
 // running.
-func (p *Progress) Stop() {
+func (p *progress) Stop() {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
 	p.stopped = true
 	p.mu.Unlock()
-}
-
-// ReaderAtBody is for drivers: it reports whether a Put body can be read
-// in parallel, as parts read with ReadAt, and returns it as an
-// io.ReaderAt of size bytes. That is the case when body implements
-// io.ReaderAt and Size() int64, as *io.SectionReader, *bytes.Reader and
-// *strings.Reader do, and has not been read from: a Len method, if it has
-// one, still reports Size, and a Seek method, if it has one, reports the
-// position 0. The object is then the bytes [0, Size) of the ReaderAt. A
-// body that has been read from is read on from where it is, with Read, as
-// any other body.
-func ReaderAtBody(body io.Reader) (r io.ReaderAt, size int64, ok bool) {
-	b, ok := body.(interface {
-		io.ReaderAt
-		Size() int64
-	})
-	if !ok {
-		return nil, 0, false
-	}
-	size = b.Size()
-	if size < 0 {
-		return nil, 0, false
-	}
-	if l, ok := body.(interface{ Len() int }); ok && int64(l.Len()) != size {
-		return nil, 0, false
-	}
-	if s, ok := body.(io.Seeker); ok {
-		if pos, err := s.Seek(0, io.SeekCurrent); err != nil || pos != 0 {
-			return nil, 0, false
-		}
-	}
-	return b, size, true
 }
 
 // localError wraps an error from the local file system, or a refusal of

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	_ "github.com/objstore-go/objstore/drivers/azure"
 	_ "github.com/objstore-go/objstore/drivers/s3"
 	"github.com/objstore-go/objstore/internal/faultproxy"
@@ -142,7 +143,7 @@ func TestTransferObjectChanges(t *testing.T) {
 }
 
 // readAtLog wraps a Store; its Put checks that the body can be read in
-// parallel (objstore.ReaderAtBody), and passes the driver a body that
+// parallel (driver.ReaderAtBody), and passes the driver a body that
 // counts its Read and ReadAt calls and the bytes ReadAt served. first, if
 // set, runs in the first ReadAt, before it reads.
 type readAtLog struct {
@@ -158,7 +159,7 @@ type readAtLog struct {
 }
 
 func (l *readAtLog) Put(ctx context.Context, key string, body io.Reader, opts *objstore.PutOptions) (objstore.Attrs, error) {
-	r, size, ok := objstore.ReaderAtBody(body)
+	r, size, ok := driver.ReaderAtBody(body)
 	if !ok {
 		l.t.Errorf("UploadFile's body %T cannot be read with ReadAt", body)
 		return l.Store.Put(ctx, key, body, opts)

@@ -16,15 +16,15 @@ type UploadOptions struct {
 	// PutOptions are passed to the Store's Put as they are: content type,
 	// metadata, the IfAbsent and IfMatch conditions (checked by the Put
 	// itself, atomically), part size, concurrency and progress (unless
-	// Progress below is set).
+	// progress below is set).
 	PutOptions
-	// Progress, when not nil, is passed to the Put as PutOptions.Progress,
+	// progress, when not nil, is passed to the Put as PutOptions.Progress,
 	// in place of the one in PutOptions: it is called with the bytes the
 	// store has accepted so far and the file's size, first with done == 0,
 	// then at most about once per MiB, and last with done == total when
 	// the upload succeeds (rule P8). The calls never overlap, done never
 	// decreases, no call comes after UploadFile returns, and the upload
-	// waits while Progress runs, so it should return quickly.
+	// waits while progress runs, so it should return quickly.
 	Progress func(done, total int64)
 }
 

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // T is the part of testing.TB the cases use. *testing.T satisfies it; Check
@@ -247,7 +248,7 @@ func (r *run) openNative(ctx context.Context, prefix string) (s objstore.Store, 
 		return nil, true, err
 	}
 	q := u.Query()
-	q.Set(objstore.KeysParam, objstore.KeysNative.String())
+	q.Set(driver.KeysParam, objstore.KeysNative.String())
 	u.RawQuery = q.Encode()
 	s, err = objstore.Open(ctx, u.String())
 	return s, true, err

@@ -10,13 +10,14 @@ import (
 	"strings"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 var invalidKeys = []string{
 	"", "/a", "a/", "a//b", ".", "..", "./a", "a/./b", "a/../b", "a/..",
 	`a\b`, "a\x00b", "a\nb", "a\tb", "a\x7fb", "a\u0085b", "a\xffb", "a\uffffb", "dot./x", "dot.",
-	strings.Repeat("k", objstore.MaxSegmentLen+1),
-	longTail(objstore.MaxKeyLen + 1),
+	strings.Repeat("k", driver.MaxSegmentLen+1),
+	longTail(driver.MaxKeyLen + 1),
 }
 
 // longTail returns a valid key of n bytes made of the longest segments
@@ -24,10 +25,10 @@ var invalidKeys = []string{
 func longTail(n int) string {
 	var b strings.Builder
 	for b.Len() < n {
-		seg := min(objstore.MaxSegmentLen, n-b.Len())
+		seg := min(driver.MaxSegmentLen, n-b.Len())
 		if b.Len() > 0 {
 			b.WriteByte('/')
-			seg = min(objstore.MaxSegmentLen, n-b.Len())
+			seg = min(driver.MaxSegmentLen, n-b.Len())
 		}
 		b.WriteString(strings.Repeat("k", seg))
 	}
@@ -194,8 +195,8 @@ func caseForeignKeys(c *C) {
 		}
 		_, err = c.s.Put(c.ctx, k, strings.NewReader("x"), nil)
 		if c.wantErr(err, objstore.ErrInvalidArgument, fmt.Sprintf("Put(%q) through the default store", k)) &&
-			!strings.Contains(err.Error(), objstore.KeysParam+"=native") {
-			c.Errorf("Put(%q) through the default store: the error does not point to %s=native: %v", k, objstore.KeysParam, err)
+			!strings.Contains(err.Error(), driver.KeysParam+"=native") {
+			c.Errorf("Put(%q) through the default store: the error does not point to %s=native: %v", k, driver.KeysParam, err)
 		}
 	}
 	entries, err = c.list(objstore.ListOptions{}, 2*len(want)+2)
@@ -274,7 +275,7 @@ func caseNativeWrites(c *C) {
 		u, err := url.Parse(withPath(c.r.h.URL, c.dir))
 		c.ok(err, "parsing the harness URL")
 		q := u.Query()
-		q.Set(objstore.KeysParam, "nosuch")
+		q.Set(driver.KeysParam, "nosuch")
 		u.RawQuery = q.Encode()
 		if s, err := objstore.Open(c.ctx, u.String()); c.wantErr(err, objstore.ErrInvalidArgument, "Open with keys=nosuch") {
 			if err == nil {
@@ -338,10 +339,10 @@ func caseMaxLengthKey(c *C) {
 	c.ok(err, "opening the store's root")
 	defer root.Close()
 	stem := c.dir + "max/"
-	tail := longTail(objstore.MaxKeyLen - c.r.base - len(stem))
+	tail := longTail(driver.MaxKeyLen - c.r.base - len(stem))
 	key := stem + tail
 	if _, err := root.Put(c.ctx, key, strings.NewReader("max"), nil); err != nil {
-		c.ok(err, fmt.Sprintf("Put of a %d-byte key", objstore.MaxKeyLen))
+		c.ok(err, fmt.Sprintf("Put of a %d-byte key", driver.MaxKeyLen))
 	}
 	a, err := root.Stat(c.ctx, key)
 	c.ok(err, "Stat of the longest key")
@@ -354,6 +355,6 @@ func caseMaxLengthKey(c *C) {
 		c.Errorf("List returned %d entries, want the one longest key", len(entries))
 	}
 	_, err = root.Put(c.ctx, key+"k", strings.NewReader("x"), nil)
-	c.wantErr(err, objstore.ErrInvalidArgument, fmt.Sprintf("Put of a %d-byte key", objstore.MaxKeyLen+1))
+	c.wantErr(err, objstore.ErrInvalidArgument, fmt.Sprintf("Put of a %d-byte key", driver.MaxKeyLen+1))
 	c.ok(root.Delete(c.ctx, key), "Delete of the longest key")
 }

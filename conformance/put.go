@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // M1: metadata keys come back lowercase, values exactly.
@@ -30,9 +31,9 @@ func caseMetadata(c *C) {
 		c.Errorf("Get returned Metadata %q, want %q", r.Attrs.Metadata, want)
 	}
 	// Exactly the limit is accepted.
-	full := map[string]string{"k": strings.Repeat("v", objstore.MaxMetadataSize-objstore.MetadataKeyOverhead-1)}
+	full := map[string]string{"k": strings.Repeat("v", driver.MaxMetadataSize-driver.MetadataKeyOverhead-1)}
 	if st := c.put("full", nil, &objstore.PutOptions{Metadata: full}); !maps.Equal(st.Metadata, full) {
-		c.Errorf("metadata of exactly %d bytes did not round-trip", objstore.MaxMetadataSize)
+		c.Errorf("metadata of exactly %d bytes did not round-trip", driver.MaxMetadataSize)
 	}
 	if st := c.put("none", nil, nil); st.Metadata != nil {
 		c.Errorf("Put without metadata returned Metadata %q, want nil", st.Metadata)
@@ -44,7 +45,7 @@ func caseInvalidMetadata(c *C) {
 	bad := []map[string]string{
 		{"1abc": "v"}, {"_a": "v"}, {"a-b": "v"}, {"a.b": "v"}, {"": "v"}, {"caf\u00e9": "v"},
 		{"k": "caf\u00e9"}, {"k": "a\nb"}, {"k": "a\x7f"}, {"K": "1", "k": "2"},
-		{"k": strings.Repeat("v", objstore.MaxMetadataSize-objstore.MetadataKeyOverhead)},
+		{"k": strings.Repeat("v", driver.MaxMetadataSize-driver.MetadataKeyOverhead)},
 	}
 	for _, m := range bad {
 		_, err := c.s.Put(c.ctx, "bad", strings.NewReader("x"), &objstore.PutOptions{Metadata: m})
@@ -85,8 +86,8 @@ func caseForeignMetadata(c *C) {
 	}
 	_, err = c.s.Put(c.ctx, "bad", strings.NewReader("x"), &objstore.PutOptions{Metadata: map[string]string{"my-key": "v"}})
 	if c.wantErr(err, objstore.ErrInvalidArgument, "Put with metadata key \"my-key\" through the default store") &&
-		held && !strings.Contains(err.Error(), objstore.KeysParam+"=native") {
-		c.Errorf("Put with metadata key \"my-key\" through the default store: the error does not point to %s=native: %v", objstore.KeysParam, err)
+		held && !strings.Contains(err.Error(), driver.KeysParam+"=native") {
+		c.Errorf("Put with metadata key \"my-key\" through the default store: the error does not point to %s=native: %v", driver.KeysParam, err)
 	}
 	_, err = n.Put(c.ctx, "bad", strings.NewReader("x"), &objstore.PutOptions{Metadata: map[string]string{"k": "a\nb"}})
 	c.wantErr(err, objstore.ErrInvalidArgument, "Put with a metadata value holding a newline through the keys=native store")
@@ -105,8 +106,8 @@ func caseContentType(c *C) {
 		}
 	}
 	a := c.put("html", []byte("<!DOCTYPE html><html><body>hi</body></html>"), nil)
-	if st := c.stat("html"); a.ContentType != objstore.DefaultContentType || st.ContentType != objstore.DefaultContentType {
-		c.Errorf("an unset ContentType came back as %q (Put), %q (Stat), want %q", a.ContentType, st.ContentType, objstore.DefaultContentType)
+	if st := c.stat("html"); a.ContentType != driver.DefaultContentType || st.ContentType != driver.DefaultContentType {
+		c.Errorf("an unset ContentType came back as %q (Put), %q (Stat), want %q", a.ContentType, st.ContentType, driver.DefaultContentType)
 	}
 }
 

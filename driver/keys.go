@@ -1,5 +1,57 @@
 package driver
 
+import "fmt"
+
+// KeyMode is the rule a store applies to the names it creates: the key of
+// a Put, the dst of a Copy, and the Metadata keys they write. It never
+// limits what the store reads: Stat, Get, Delete and Copy's src address
+// any key the backend can hold (rule K3).
+type KeyMode uint8
+
+const (
+	// KeysPortable, the default, creates only keys that every backend
+	// holds and addresses the same way (rule K1), and Metadata by rule M1.
+	KeysPortable KeyMode = iota
+	// KeysNative creates any key the backend can address (its KeyRules),
+	// and Metadata keys the backend can hold, for apps that migrate data
+	// written by other tools and must keep its names (rule K4). Such names
+	// may not be portable to other backends.
+	KeysNative
+)
+
+// KeysParam is the URL parameter every driver accepts for the KeyMode:
+// keys=portable (the default) or keys=native.
+const KeysParam = "keys"
+
+func (m KeyMode) String() string {
+	switch m {
+	case KeysPortable:
+		return "portable"
+	case KeysNative:
+		return "native"
+	}
+	return fmt.Sprintf("KeyMode(%d)", uint8(m))
+}
+
+// ParseKeyMode reads the value of the keys= URL parameter.
+func ParseKeyMode(v string) (KeyMode, error) {
+	switch v {
+	case "portable":
+		return KeysPortable, nil
+	case "native":
+		return KeysNative, nil
+	}
+	return KeysPortable, Errorf(ErrInvalidArgument, fmt.Sprintf("URL parameter %s=%q is not a key mode; use portable (the default) or native", KeysParam, v))
+}
+
+// CheckKeyMode reports why m is not a KeyMode, for drivers' Options, or "".
+func CheckKeyMode(m KeyMode) string {
+	if m > KeysNative {
+		return fmt.Sprintf("Options.Keys is %v; use objstore.KeysPortable or objstore.KeysNative", m)
+	}
+	return ""
+}
+
 // KeyRules describe the keys a backend can address: the keys Stat, Get,
 // Delete and Copy's src accept, and in KeysNative mode the keys Put and
 // Copy's dst accept. Each driver sets the rules of its backend in its

@@ -14,8 +14,16 @@ import (
 // Content-Length bytes. It does not judge whether those are the bytes
 // that were asked for: the portable store does that, for every driver
 // (rule G5). A header it cannot read, or a Content-Range and
-// Content-Length that disagree, is an error of no class.
+// Content-Length that disagree, is an *Error of no class.
 func ServedRange(contentRange string, contentLength int64) (offset, length, size int64, err error) {
+	offset, length, size, err = servedRange(contentRange, contentLength)
+	if err != nil {
+		err = &Error{Err: err, Hint: "no byte was served"}
+	}
+	return offset, length, size, err
+}
+
+func servedRange(contentRange string, contentLength int64) (offset, length, size int64, err error) {
 	if contentRange == "" {
 		if contentLength < 0 {
 			return 0, 0, 0, errors.New("the response carries neither Content-Range nor Content-Length, so its bytes are unknown")

@@ -59,7 +59,7 @@ func TestExitCode(t *testing.T) {
 		{notFound, exitNotFound},
 		{&objstore.Error{Driver: "s3", Op: "list", Kind: objstore.ErrBucketNotFound}, exitNotFound},
 		{&objstore.Error{Driver: "s3", Op: "put", Kind: objstore.ErrUnauthenticated}, exitFail},
-		{objstore.InvalidArgument("s3", "open", "", "bad"), exitUsage},
+		{&objstore.Error{Driver: "s3", Op: "open", Kind: objstore.ErrInvalidArgument}, exitUsage},
 		{usageErrorf("bad"), exitUsage},
 		{errors.New("boom"), exitFail},
 		// rm -r and cp -r failures exit 1 whatever their classes.

@@ -205,8 +205,8 @@ func (o Options) validate() error {
 		return invalid(fmt.Sprintf("Options.Concurrency is %d; it is 1 to %d, or 0 for the default", o.Concurrency, maxConcurrency))
 	case o.Copy < CopyAuto || o.Copy > CopyServer:
 		return invalid(fmt.Sprintf("Options.Copy is %v; use CopyAuto, CopyStream or CopyServer", o.Copy))
-	case objstore.CheckKeyMode(o.Keys) != "":
-		return invalid(objstore.CheckKeyMode(o.Keys))
+	case driver.CheckKeyMode(o.Keys) != "":
+		return invalid(driver.CheckKeyMode(o.Keys))
 	}
 	return nil
 }
@@ -242,6 +242,8 @@ type bucket struct {
 	pipe      *pipeline.Pipeline          // New's sends no request, but gives spans, logs and attempt counts
 	source    string                      // where the credential came from, for hints
 
+	store objstore.Store // the portable store over this bucket, whose Get a stream copy reads with
+
 	serverCopyRefused atomic.Bool // CopyAuto: the service refused Copy Blob once
 	noStartFrom       atomic.Bool // the service rejected startFrom once
 }
@@ -261,6 +263,7 @@ func newStore(b *bucket, prefix string) (*Store, error) {
 	if b.prefix = strings.Trim(prefix, "/"); b.prefix != "" {
 		b.prefix += "/"
 	}
+	b.store = st
 	return &Store{Store: st, b: b}, nil
 }
 
@@ -475,7 +478,7 @@ func propsAttrs(key string, p blob.GetPropertiesResponse) driver.Attrs {
 		Size:        deref(p.ContentLength),
 		ETag:        etagString(p.ETag),
 		ModTime:     timeOf(p.LastModified),
-		ContentType: objstore.ContentTypeOrDefault(deref(p.ContentType)),
+		ContentType: driver.ContentTypeOrDefault(deref(p.ContentType)),
 		Metadata:    metadataOut(p.Metadata),
 	}
 }
@@ -486,7 +489,7 @@ func etagString(e *azcore.ETag) string {
 	if e == nil || *e == "" {
 		return ""
 	}
-	return objstore.QuoteETag(string(*e))
+	return driver.QuoteETag(string(*e))
 }
 
 func timeOf(t *time.Time) time.Time {

@@ -152,7 +152,7 @@ func (s *bucket) holds(ctx context.Context, w write, body io.ReadSeeker, size in
 		return p, false, ""
 	case err != nil:
 		return p, false, fmt.Sprintf("reading the blob's properties, to find out whether the write was stored, failed (%v)", compact(err))
-	case deref(p.ContentLength) != size || objstore.ContentTypeOrDefault(deref(p.ContentType)) != w.contentType ||
+	case deref(p.ContentLength) != size || driver.ContentTypeOrDefault(deref(p.ContentType)) != w.contentType ||
 		!maps.Equal(metadataOut(p.Metadata), w.metadata):
 		return p, false, ""
 	case len(p.ContentMD5) == 0:

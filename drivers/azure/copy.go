@@ -67,28 +67,18 @@ type copyJob struct {
 }
 
 // copyStream downloads src and uploads it to dst as it arrives, in
-// blocks, with memory bounded like Put's. The download is one Get Blob
-// whose body resumes as a Get's does, pinned to the source's ETag with
-// If-Match, so dst gets exactly one version of src; the download and its
-// resumptions make at most MaxRetries+1 attempts in all.
+// blocks, with memory bounded like Put's. The download is a Get of the
+// store's own (s.store), so it is checked and resumes as any Get does:
+// pinned to the source's ETag with If-Match, so dst gets exactly one
+// version of src, within one retry budget of MaxRetries+1 attempts.
 func (s *bucket) copyStream(ctx context.Context, c copyJob) (driver.Attrs, error) {
-	// The body is streamed into blocks, not read whole by the pipeline,
-	// and its requests share one retry budget with its resumptions.
-	dctx := pipeline.Stream(ctx)
-	src, err := s.Get(dctx, c.fullSrc, driver.GetRequest{Length: -1, IfMatch: c.IfMatch})
+	src := strings.TrimPrefix(c.fullSrc, s.prefix)
+	body, err := s.store.Get(ctx, src, &objstore.GetOptions{IfMatch: c.IfMatch})
 	if err != nil {
-		return driver.Attrs{}, err
+		return driver.Attrs{}, fmt.Errorf("reading the source: %w", err)
 	}
-	// The source's bytes are checked like a Get's (rule G5): all of them.
-	srcAttrs := src.Attrs
-	if src.Offset != 0 || src.Length != srcAttrs.Size {
-		src.Body.Close()
-		return driver.Attrs{}, fmt.Errorf("the source's Get Blob carried bytes %d-%d of %d, not all of them", src.Offset, src.Offset+src.Length-1, srcAttrs.Size)
-	}
-	// A broken body resumes pinned to the ETag, within the retry budget,
-	// as a Get's does. azblob's RetryReader served whatever came back.
-	body := objstore.NewResumableReader(dctx, src.Body, objstore.Attrs(srcAttrs), 0, srcAttrs.Size, s.resume(c.fullSrc))
 	defer body.Close()
+	srcAttrs := driver.Attrs(body.Attrs)
 	w := write{
 		op:          "copy",
 		key:         c.dst,
@@ -101,7 +91,7 @@ func (s *bucket) copyStream(ctx context.Context, c copyJob) (driver.Attrs, error
 		size:        srcAttrs.Size,
 		prog:        c.prog,
 	}
-	a, err := s.write(ctx, w, &exactReader{r: body, n: srcAttrs.Size})
+	a, err := s.write(ctx, w, &exactReader{r: sourceReader{body}, n: srcAttrs.Size})
 	if err != nil {
 		return driver.Attrs{}, err
 	}
@@ -352,26 +342,13 @@ func copyProgress(v string) (int64, bool) {
 	return n, err == nil && n >= 0
 }
 
-// resume returns how the stream copy's read of key resumes: a Get of the
-// bytes not yet read, pinned to the ETag, that must carry exactly them.
-func (s *bucket) resume(key string) objstore.ReopenFunc {
-	return func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
-		obj, err := s.Get(ctx, key, driver.GetRequest{Offset: offset, Length: length, IfMatch: etag})
-		switch {
-		case err != nil:
-			return nil, err
-		case obj.Attrs.ETag != etag:
-			obj.Body.Close()
-			return nil, failKind("copy", key, objstore.ErrPrecondition, fmt.Errorf("resuming the read of ETag %s, the service answered with ETag %s", etag, obj.Attrs.ETag))
-		case obj.Offset != offset || obj.Length != length:
-			obj.Body.Close()
-			what := "answered for other bytes"
-			if obj.Offset == 0 && obj.Length == obj.Attrs.Size {
-				what = "the Range header was ignored"
-			}
-			return nil, fmt.Errorf("resuming the read of the source, blob %q, at byte %d, the service answered with bytes %d-%d of %d where bytes %d-%d were asked for: %s",
-				key, offset, obj.Offset, obj.Offset+obj.Length-1, obj.Attrs.Size, offset, offset+length-1, what)
-		}
-		return obj.Body, nil
+// sourceReader says that a failed read of a stream copy's source was that.
+type sourceReader struct{ r io.Reader }
+
+func (s sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("reading the source: %w", err)
 	}
+	return n, err
 }

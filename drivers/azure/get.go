@@ -193,7 +193,7 @@ func downloadAttrs(key string, r blob.DownloadStreamResponse) driver.Attrs {
 		Size:        size,
 		ETag:        etagString(r.ETag),
 		ModTime:     timeOf(r.LastModified),
-		ContentType: objstore.ContentTypeOrDefault(deref(r.ContentType)),
+		ContentType: driver.ContentTypeOrDefault(deref(r.ContentType)),
 		Metadata:    metadataOut(r.Metadata),
 	}
 }

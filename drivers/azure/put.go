@@ -30,7 +30,7 @@ import (
 // cannot tell from another writer's gets an error with no class that
 // says it may have been stored.
 //
-// A body that objstore.ReaderAtBody accepts (an *io.SectionReader, the
+// A body that driver.ReaderAtBody accepts (an *io.SectionReader, the
 // body objstore.UploadFile passes) is read with ReadAt: the Put Blob body,
 // or each block, is a section of it read as it is sent, Concurrency
 // blocks at a time, so that no block is buffered and the SDK can send a
@@ -62,7 +62,7 @@ func (s *bucket) Put(ctx context.Context, key string, body io.Reader, r driver.P
 	if r.Concurrency > 0 {
 		w.concurrency = min(r.Concurrency, maxConcurrency)
 	}
-	if ra, size, ok := objstore.ReaderAtBody(body); ok {
+	if ra, size, ok := driver.ReaderAtBody(body); ok {
 		w.size = size
 		return s.writeAt(ctx, w, ra)
 	}
@@ -221,7 +221,7 @@ func (w write) attrs(size int64, etag *azcore.ETag, lastModified, date *time.Tim
 		ETag:        etagString(etag),
 		ModTime:     timeOf(mod),
 		ContentType: w.contentType,
-		Metadata:    objstore.NormalizeMetadata(w.metadata),
+		Metadata:    driver.NormalizeMetadata(w.metadata),
 	}
 }
 

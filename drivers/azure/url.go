@@ -33,7 +33,7 @@ const (
 	paramConcurrency = "concurrency"
 )
 
-var urlParams = []string{paramAccount, paramEndpoint, paramCredential, paramCopy, paramBlockSize, paramConcurrency, objstore.KeysParam}
+var urlParams = []string{paramAccount, paramEndpoint, paramCredential, paramCopy, paramBlockSize, paramConcurrency, driver.KeysParam}
 
 // credentialHint is what an error about a secret in the URL points to.
 const credentialHint = "azblob never takes secrets in the URL: set credential=NAME and put the secret in the environment " +
@@ -86,14 +86,14 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 	}
 	switch {
 	case u.Scheme != Scheme:
-		return nil, objstore.InvalidArgument(Scheme, "open", "", fmt.Sprintf("the URL's scheme is %q; this driver opens %s:// URLs", u.Scheme, Scheme))
+		return nil, invalid(fmt.Sprintf("the URL's scheme is %q; this driver opens %s:// URLs", u.Scheme, Scheme))
 	case u.User != nil:
 		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument,
 			Err: errors.New("the URL carries user information"), Hint: credentialHint}
 	case u.Opaque != "":
-		return nil, objstore.InvalidArgument(Scheme, "open", "", "the URL is opaque; write azblob://container/prefix")
+		return nil, invalid("the URL is opaque; write azblob://container/prefix")
 	case u.Fragment != "":
-		return nil, objstore.InvalidArgument(Scheme, "open", "", "the URL has a fragment (#...); a store URL has none")
+		return nil, invalid("the URL has a fragment (#...); a store URL has none")
 	}
 	s, err := openURL(ctx, u, opts)
 	if err != nil {
@@ -120,8 +120,8 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	if v, ok := q[objstore.KeysParam]; ok {
-		if o.Keys, err = objstore.ParseKeyMode(Scheme, v); err != nil {
+	if v, ok := q[driver.KeysParam]; ok {
+		if o.Keys, err = driver.ParseKeyMode(v); err != nil {
 			return nil, err
 		}
 	}
@@ -166,7 +166,10 @@ func openURL(_ context.Context, u *url.URL, opts *Options) (*Store, error) {
 	return newFromConfig(cfg, u.Host, u.Path, o, pipe)
 }
 
-func invalid(msg string) error { return objstore.InvalidArgument(Scheme, "open", "", msg) }
+// invalid is the error of input refused when a store is opened.
+func invalid(msg string) error {
+	return &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument, Err: errors.New(msg)}
+}
 
 // checkContainerName applies Azure's rules for container names: 3 to 63
 // lowercase letters, digits and hyphens, starting and ending with a letter

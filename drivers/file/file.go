@@ -147,7 +147,7 @@ type bucket struct {
 // opts.Create is set. A nil opts means the defaults.
 func New(root string, opts *Options) (objstore.Store, error) {
 	if root == "" {
-		return nil, objstore.InvalidArgument(Scheme, "open", "", "the root directory is empty; name a directory, like file:///var/lib/objects")
+		return nil, invalid("the root directory is empty; name a directory, like file:///var/lib/objects")
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -167,8 +167,8 @@ func newBucket(abs string, opts *Options) (*bucket, error) {
 		b.prefix = p + "/"
 	}
 	if opts != nil {
-		if msg := objstore.CheckKeyMode(opts.Keys); msg != "" {
-			return nil, objstore.InvalidArgument(Scheme, "open", "", msg)
+		if msg := driver.CheckKeyMode(opts.Keys); msg != "" {
+			return nil, invalid(msg)
 		}
 		b.create, b.native = opts.Create, opts.Keys == objstore.KeysNative
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/drivers/file"
 )
 
@@ -404,7 +405,7 @@ func TestSidecarNeverDescribesOtherBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.ETag == a.ETag || st.Size != 6 || st.ContentType != objstore.DefaultContentType || st.Metadata != nil {
+	if st.ETag == a.ETag || st.Size != 6 || st.ContentType != driver.DefaultContentType || st.Metadata != nil {
 		t.Errorf("after another program rewrote the file, Stat = %+v; want a new ETag, the defaults and no metadata", st)
 	}
 	_, err = s.Put(ctx, "k", strings.NewReader("x"), &objstore.PutOptions{IfMatch: a.ETag})
@@ -560,7 +561,7 @@ func TestURLPathIsKeyPrefix(t *testing.T) {
 	}
 	// Keys count the root's path toward the 1024 bytes, so that a key
 	// of the inner store is a valid key of the outer one.
-	long := strings.Repeat("k/", 600)[:objstore.MaxKeyLen-3] // valid alone: 1021 bytes, ends in "k"
+	long := strings.Repeat("k/", 600)[:driver.MaxKeyLen-3] // valid alone: 1021 bytes, ends in "k"
 	if msg := objstore.CheckKey(long); msg != "" {
 		t.Fatalf("the test's key is invalid by itself: %s", msg)
 	}

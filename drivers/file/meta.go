@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/driver"
 )
 
@@ -71,7 +70,7 @@ func readAttrs(d *os.Root, key, name string, fi fs.FileInfo) (a driver.Attrs, ok
 		Size:        fi.Size(),
 		ETag:        etagOf(fi),
 		ModTime:     fi.ModTime().UTC().Truncate(time.Second),
-		ContentType: objstore.DefaultContentType,
+		ContentType: driver.DefaultContentType,
 	}
 	data, err := d.ReadFile(sidecarName(name, stampOf(fi)))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -86,15 +85,15 @@ func readAttrs(d *os.Root, key, name string, fi fs.FileInfo) (a driver.Attrs, ok
 		// defaults are the honest answer.
 		return a, true, nil
 	}
-	a.ContentType = objstore.ContentTypeOrDefault(sc.ContentType)
-	a.Metadata = objstore.NormalizeMetadata(sc.Metadata)
+	a.ContentType = driver.ContentTypeOrDefault(sc.ContentType)
+	a.Metadata = driver.NormalizeMetadata(sc.Metadata)
 	return a, true, nil
 }
 
 // needsSidecar reports whether attributes differ from what a file
 // without a sidecar reads as.
 func needsSidecar(contentType string, metadata map[string]string) bool {
-	return contentType != objstore.DefaultContentType || len(metadata) > 0
+	return contentType != driver.DefaultContentType || len(metadata) > 0
 }
 
 // writeSidecar writes and syncs the sidecar of the version of name that

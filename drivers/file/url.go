@@ -2,6 +2,7 @@ package file
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -21,7 +22,7 @@ const credentialHint = "the file driver takes no credentials: it reads and write
 // open serves file:///abs/dir?create=true&keys=native. See the package documentation
 // for what the path means.
 func open(_ context.Context, u *url.URL) (objstore.Store, error) {
-	q, err := driver.Query(u, []string{"create", objstore.KeysParam}, credentialHint)
+	q, err := driver.Query(u, []string{"create", driver.KeysParam}, credentialHint)
 	if err != nil {
 		return nil, err
 	}
@@ -31,17 +32,17 @@ func open(_ context.Context, u *url.URL) (objstore.Store, error) {
 			return nil, err
 		}
 	}
-	if v, ok := q[objstore.KeysParam]; ok {
-		if opts.Keys, err = objstore.ParseKeyMode(Scheme, v); err != nil {
+	if v, ok := q[driver.KeysParam]; ok {
+		if opts.Keys, err = driver.ParseKeyMode(v); err != nil {
 			return nil, err
 		}
 	}
 	if u.Host != "" && u.Host != "localhost" {
-		return nil, objstore.InvalidArgument(Scheme, "open", "",
+		return nil, invalid(
 			fmt.Sprintf("the URL names the host %q; a file URL names a local directory, file:///abs/dir (or file://localhost/abs/dir)", u.Host))
 	}
 	if msg := checkRoot(u.Path); msg != "" {
-		return nil, objstore.InvalidArgument(Scheme, "open", "", msg)
+		return nil, invalid(msg)
 	}
 	b, err := newBucket(filepath.Clean(filepath.FromSlash(u.Path)), &opts)
 	if err != nil {
@@ -67,4 +68,9 @@ func checkRoot(p string) string {
 		}
 	}
 	return ""
+}
+
+// invalid is the error of input refused when a store is opened.
+func invalid(msg string) error {
+	return &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument, Err: errors.New(msg)}
 }

@@ -75,17 +75,17 @@ type Options struct {
 // key's name.
 var (
 	// memblob, s3blob on AWS, gcsblob: anything up to 1024 bytes.
-	anyKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen}
+	anyKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob", MaxLen: driver.MaxKeyLen}
 	// s3blob at an endpoint=: the server may store "/a" as "a" (MinIO),
 	// and "a//b" or "a/./b" as "a/b" (versitygw).
-	s3ServerKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob/s3blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, CleanSegments: true}
+	s3ServerKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob/s3blob", MaxLen: driver.MaxKeyLen, NoLeadingSlash: true, CleanSegments: true}
 	// azureblob: the service strips a dot that ends a segment.
 	azureKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob/azureblob", MaxLen: 1024, UTF16: true, NoDotEnd: true}
 	// fileblob: "a/./b" is the file a/b, and "/a" the file a.
-	fileKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
+	fileKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: driver.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
 	// wrapKeyRules are the KeyRules of a wrapped bucket whose Options do
 	// not say: keys that every gocloud driver stores under their own name.
-	wrapKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, NoDotEnd: true, MaxSegment: 255}
+	wrapKeyRules = driver.KeyRules{Backend: "gocloud.dev/blob", MaxLen: driver.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, NoDotEnd: true, MaxSegment: 255}
 )
 
 // schemeKeyRules are the KeyRules of each scheme OpenURL opens.
@@ -116,8 +116,8 @@ func Wrap(b *blob.Bucket, opts *Options) (objstore.Store, error) {
 	if o.Driver == "" {
 		o.Driver = DefaultDriver
 	}
-	if msg := objstore.CheckKeyMode(o.Keys); msg != "" {
-		return nil, objstore.InvalidArgument(o.Driver, "open", "", msg)
+	if msg := driver.CheckKeyMode(o.Keys); msg != "" {
+		return nil, invalidFor(o.Driver, msg)
 	}
 	br := &bridge{b: b, scheme: o.Driver, rules: wrapKeyRules, native: o.Keys == objstore.KeysNative, ifAbsent: o.AtomicIfNotExist}
 	if o.KeyRules != nil {
@@ -137,10 +137,10 @@ func attrs(key string, a *blob.Attributes) driver.Attrs {
 	return driver.Attrs{
 		Key:         key,
 		Size:        a.Size,
-		ETag:        objstore.QuoteETag(a.ETag),
+		ETag:        driver.QuoteETag(a.ETag),
 		ModTime:     a.ModTime,
 		ContentType: a.ContentType,
-		Metadata:    objstore.NormalizeMetadata(a.Metadata),
+		Metadata:    driver.NormalizeMetadata(a.Metadata),
 	}
 }
 

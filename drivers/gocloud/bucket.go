@@ -12,6 +12,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/objstore-go/objstore"
+	objdriver "github.com/objstore-go/objstore/driver"
 )
 
 // NewBucket returns a *blob.Bucket that serves s, so that code written
@@ -109,10 +110,10 @@ func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driv
 	}
 	size := opts.PageSize
 	if size <= 0 {
-		size = objstore.DefaultPageSize
+		size = objdriver.DefaultPageSize
 	}
 	last := string(opts.PageToken)
-	lo := &objstore.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter, StartAfter: last, PageSize: min(size+1, objstore.DefaultPageSize)}
+	lo := &objstore.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter, StartAfter: last, PageSize: min(size+1, objdriver.DefaultPageSize)}
 	page := &driver.ListPage{}
 	for e, err := range b.s.List(ctx, lo) {
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/conformance"
+	"github.com/objstore-go/objstore/driver"
 	"github.com/objstore-go/objstore/drivers/gocloud"
 )
 
@@ -128,8 +129,8 @@ const unsupportedOrFail conformance.Status = "unsupported, or fail by timing"
 // The KeyRules of the wrapped buckets (rule K3): memblob and gcsblob hold
 // any key; fileblob maps "a/./b" and "/a" to the files a/b and a.
 var (
-	anyKeys  = objstore.KeyRules{Backend: "gocloud.dev/blob", MaxLen: objstore.MaxKeyLen}
-	fileKeys = objstore.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: objstore.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
+	anyKeys  = driver.KeyRules{Backend: "gocloud.dev/blob", MaxLen: driver.MaxKeyLen}
+	fileKeys = driver.KeyRules{Backend: "gocloud.dev/blob/fileblob", MaxLen: driver.MaxKeyLen, NoLeadingSlash: true, NoTrailingSlash: true, CleanSegments: true, MaxSegment: 255}
 )
 
 func sdkError(err error) bool { return gcerrors.Code(err) == gcerrors.NotFound }

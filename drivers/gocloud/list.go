@@ -8,7 +8,6 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
-	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/driver"
 )
 
@@ -69,7 +68,7 @@ func (s *bridge) entry(ctx context.Context, obj *blob.ListObject, startAfter str
 	case err != nil:
 		return e, false, s.fail(ctx, err)
 	}
-	return driver.Entry{Attrs: driver.Attrs{Key: obj.Key, Size: a.Size, ETag: objstore.QuoteETag(a.ETag), ModTime: a.ModTime}}, true, nil
+	return driver.Entry{Attrs: driver.Attrs{Key: obj.Key, Size: a.Size, ETag: driver.QuoteETag(a.ETag), ModTime: a.ModTime}}, true, nil
 }
 
 // anyAfter reports whether some key under prefix sorts after startAfter.

@@ -2,6 +2,7 @@ package gocloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -74,7 +75,7 @@ func OpenURL(ctx context.Context, u *url.URL) (objstore.Store, error) {
 	driver := u.Scheme
 	inner, ok := strings.CutPrefix(driver, SchemePrefix)
 	fail := func(msg string) (objstore.Store, error) {
-		return nil, objstore.InvalidArgument(driver, "open", "", msg)
+		return nil, invalidFor(driver, msg)
 	}
 	if !ok || inner == "" {
 		return fail(fmt.Sprintf("scheme %q does not start with %q", driver, SchemePrefix))
@@ -101,11 +102,11 @@ func OpenURL(ctx context.Context, u *url.URL) (objstore.Store, error) {
 	// keys= is objstore's, not gocloud's.
 	keys := objstore.KeysPortable
 	rawQuery := u.RawQuery
-	if v, ok := q[objstore.KeysParam]; ok {
-		if keys, err = objstore.ParseKeyMode(driver, v[0]); err != nil {
+	if v, ok := q[objdriver.KeysParam]; ok {
+		if keys, err = objdriver.ParseKeyMode(v[0]); err != nil {
 			return nil, err
 		}
-		q.Del(objstore.KeysParam)
+		q.Del(objdriver.KeysParam)
 		rawQuery = q.Encode()
 	}
 
@@ -156,4 +157,10 @@ func OpenURL(ctx context.Context, u *url.URL) (objstore.Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// invalidFor is the error of input refused when the store of scheme is
+// opened.
+func invalidFor(scheme, msg string) error {
+	return &objstore.Error{Driver: scheme, Op: "open", Kind: objstore.ErrInvalidArgument, Err: errors.New(msg)}
 }

@@ -7,7 +7,7 @@
 // carries no ContentType or Metadata, and conditional writes are atomic.
 // It reads any key S3 holds (rule K3), and mem://NAME?keys=native writes
 // them (rule K4), so that tests can hold the keys other tools write. Apps
-// use it in their tests; Store.Inject adds failures on demand.
+// use it in their tests; faults.Wrap adds failures on demand.
 //
 // mem://NAME opens the process-wide store called NAME, created on first use;
 // mem:// opens a fresh private store. A URL path is a key prefix, as with
@@ -65,7 +65,7 @@ func New() objstore.Store { return newStore(newBucket(), "", false) }
 // most any backend does, so that tests can hold the keys other tools
 // write to S3 ("dots./b.txt", "a//b", "/lead", "dir/") and read them
 // through a portable store (rule K3).
-var keyRules = driver.KeyRules{Backend: "the memory driver", MaxLen: objstore.MaxKeyLen}
+var keyRules = driver.KeyRules{Backend: "the memory driver", MaxLen: driver.MaxKeyLen}
 
 // newStore returns the portable Store over b. prefix is the URL path,
 // already validated by the caller's URL checks.

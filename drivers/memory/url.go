@@ -27,7 +27,7 @@ var (
 // (rule K4), such as the keys other tools write: a store opened without
 // it reads them all the same (rule K3).
 func open(_ context.Context, u *url.URL) (objstore.Store, error) {
-	q, err := driver.Query(u, []string{"create", objstore.KeysParam},
+	q, err := driver.Query(u, []string{"create", driver.KeysParam},
 		"the memory driver needs no credentials")
 	if err != nil {
 		return nil, err
@@ -39,8 +39,8 @@ func open(_ context.Context, u *url.URL) (objstore.Store, error) {
 		}
 	}
 	native := false
-	if v, ok := q[objstore.KeysParam]; ok {
-		m, err := objstore.ParseKeyMode(Scheme, v)
+	if v, ok := q[driver.KeysParam]; ok {
+		m, err := driver.ParseKeyMode(v)
 		if err != nil {
 			return nil, err
 		}

@@ -158,8 +158,8 @@ func (u *upload) identify(ctx context.Context, c cond, want string, computed boo
 // etag, and its ContentType and Metadata are the upload's.
 func (u *upload) ours(head *awss3.HeadObjectOutput, etag string) bool {
 	return sameETag(aws.ToString(head.ETag), etag) &&
-		objstore.ContentTypeOrDefault(aws.ToString(head.ContentType)) == u.contentType &&
-		maps.Equal(objstore.NormalizeMetadata(head.Metadata), u.metadata)
+		driver.ContentTypeOrDefault(aws.ToString(head.ContentType)) == u.contentType &&
+		maps.Equal(driver.NormalizeMetadata(head.Metadata), u.metadata)
 }
 
 // multipartETag returns the ETag S3 gives the object that a multipart
@@ -240,8 +240,8 @@ func (s *bucket) holds(ctx context.Context, key, full string, body io.ReadSeeker
 		return nil, false, ""
 	case err != nil:
 		return nil, false, fmt.Sprintf("looking at the object, to find out whether the write was stored, failed (%v)", err)
-	case aws.ToInt64(head.ContentLength) != size || objstore.ContentTypeOrDefault(aws.ToString(head.ContentType)) != ct ||
-		!maps.Equal(objstore.NormalizeMetadata(head.Metadata), md):
+	case aws.ToInt64(head.ContentLength) != size || driver.ContentTypeOrDefault(aws.ToString(head.ContentType)) != ct ||
+		!maps.Equal(driver.NormalizeMetadata(head.Metadata), md):
 		return head, false, ""
 	}
 	sum, err := parts.MD5(body, size)

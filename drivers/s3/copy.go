@@ -122,7 +122,7 @@ func (c *copyJob) copyObject(ctx context.Context, head *awss3.HeadObjectOutput) 
 	}
 	a := headAttrs(c.dst, head)
 	if r := out.CopyObjectResult; r != nil {
-		a.ETag = objstore.QuoteETag(aws.ToString(r.ETag))
+		a.ETag = driver.QuoteETag(aws.ToString(r.ETag))
 		// Stat's Last-Modified has whole seconds; the XML has
 		// milliseconds. Agree with Stat.
 		a.ModTime = aws.ToTime(r.LastModified).UTC().Truncate(time.Second)
@@ -168,7 +168,7 @@ func (c *copyJob) copyMultipart(ctx context.Context, head *awss3.HeadObjectOutpu
 	if err != nil {
 		return driver.Attrs{}, err
 	}
-	a.ETag, a.ModTime = objstore.QuoteETag(etag), mod
+	a.ETag, a.ModTime = driver.QuoteETag(etag), mod
 	return a, nil
 }
 
@@ -245,7 +245,7 @@ func (c *copyJob) putEmpty(ctx context.Context, head *awss3.HeadObjectOutput) (d
 		}
 		return headAttrs(c.dst, h), nil
 	}
-	a.ETag = objstore.QuoteETag(aws.ToString(out.ETag))
+	a.ETag = driver.QuoteETag(aws.ToString(out.ETag))
 	a.ModTime = serverTime(out.ResultMetadata)
 	return a, nil
 }

@@ -124,10 +124,10 @@ func served(key string, out *awss3.GetObjectOutput) (*driver.Object, error) {
 		Attrs: driver.Attrs{
 			Key:         key,
 			Size:        size,
-			ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
+			ETag:        driver.QuoteETag(aws.ToString(out.ETag)),
 			ModTime:     aws.ToTime(out.LastModified).UTC(),
-			ContentType: objstore.ContentTypeOrDefault(aws.ToString(out.ContentType)),
-			Metadata:    objstore.NormalizeMetadata(out.Metadata),
+			ContentType: driver.ContentTypeOrDefault(aws.ToString(out.ContentType)),
+			Metadata:    driver.NormalizeMetadata(out.Metadata),
 		},
 		Offset: offset, Length: length, Body: out.Body,
 	}, nil

@@ -12,7 +12,6 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/driver"
 )
 
@@ -104,7 +103,7 @@ func page(out *awss3.ListObjectsV2Output) iter.Seq2[string, driver.Entry] {
 				objs = objs[1:]
 				e := driver.Entry{Attrs: driver.Attrs{
 					Size:    aws.ToInt64(ob.Size),
-					ETag:    objstore.QuoteETag(aws.ToString(ob.ETag)),
+					ETag:    driver.QuoteETag(aws.ToString(ob.ETag)),
 					ModTime: aws.ToTime(ob.LastModified).UTC().Truncate(time.Second),
 				}}
 				if !yield(aws.ToString(ob.Key), e) {

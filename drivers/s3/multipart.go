@@ -101,8 +101,8 @@ func (s *bucket) putMultipart(ctx context.Context, key, full string, o *objstore
 	if err := s.precheck(ctx, key, full, o); err != nil {
 		return driver.Attrs{}, err
 	}
-	ct := objstore.ContentTypeOrDefault(o.ContentType)
-	md := objstore.NormalizeMetadata(o.Metadata)
+	ct := driver.ContentTypeOrDefault(o.ContentType)
+	md := driver.NormalizeMetadata(o.Metadata)
 	created, err := s.client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{
 		Bucket:      &s.bucket,
 		Key:         &full,
@@ -124,7 +124,7 @@ func (s *bucket) putMultipart(ctx context.Context, key, full string, o *objstore
 	return driver.Attrs{
 		Key:         key,
 		Size:        size,
-		ETag:        objstore.QuoteETag(etag),
+		ETag:        driver.QuoteETag(etag),
 		ModTime:     mod,
 		ContentType: ct,
 		Metadata:    md,

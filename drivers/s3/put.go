@@ -22,7 +22,7 @@ import (
 // Put writes body to key. A body of up to MultipartThreshold bytes (the
 // part size by default) is sent with one PutObject; a larger one, whose
 // size need not be known, is sent as a multipart upload. A body that
-// objstore.ReaderAtBody accepts (an *io.SectionReader, the body
+// driver.ReaderAtBody accepts (an *io.SectionReader, the body
 // objstore.UploadFile passes) is read with ReadAt: each part, and a single
 // PutObject, is a section of it read as it is sent, Concurrency parts at
 // a time, so that no part is buffered and the SDK can send a failed part
@@ -52,7 +52,7 @@ func (s *bucket) Put(ctx context.Context, key string, body io.Reader, r driver.P
 	o := objstore.PutOptions{ContentType: r.ContentType, Metadata: r.Metadata, IfAbsent: r.IfAbsent, IfMatch: r.IfMatch,
 		PartSize: r.PartSize, Concurrency: r.Concurrency}
 	plan := s.plan(&o)
-	if ra, size, ok := objstore.ReaderAtBody(body); ok {
+	if ra, size, ok := driver.ReaderAtBody(body); ok {
 		return s.putAt(ctx, key, key, ra, size, &o, &plan, r.Progress)
 	}
 	return s.putStream(ctx, key, key, body, &o, &plan, r.Progress)
@@ -124,8 +124,8 @@ func ifNoneMatch(ifAbsent bool) *string {
 // putObject writes the size bytes of body with one PutObject. prog gets
 // the bytes the transport reads from body.
 func (s *bucket) putObject(ctx context.Context, key, full string, body io.ReadSeeker, size int64, o *objstore.PutOptions, prog driver.Progress) (driver.Attrs, error) {
-	ct := objstore.ContentTypeOrDefault(o.ContentType)
-	md := objstore.NormalizeMetadata(o.Metadata)
+	ct := driver.ContentTypeOrDefault(o.ContentType)
+	md := driver.NormalizeMetadata(o.Metadata)
 	callOpts := s.callOpts
 	if size > 0 {
 		callOpts = append(slices.Clip(callOpts), sentBody(prog, size))
@@ -156,7 +156,7 @@ func (s *bucket) putObject(ctx context.Context, key, full string, body io.ReadSe
 	return driver.Attrs{
 		Key:         key,
 		Size:        size,
-		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
+		ETag:        driver.QuoteETag(aws.ToString(out.ETag)),
 		ModTime:     serverTime(out.ResultMetadata),
 		ContentType: ct,
 		Metadata:    md,

@@ -89,8 +89,8 @@ const (
 // may not start with "/", have an empty, "." or ".." segment, or hold a
 // control character; "dir/" markers and segments ending in "." pass.
 var (
-	awsKeyRules    = driver.KeyRules{Backend: "S3", MaxLen: objstore.MaxKeyLen}
-	serverKeyRules = driver.KeyRules{Backend: "this S3-compatible server", MaxLen: objstore.MaxKeyLen,
+	awsKeyRules    = driver.KeyRules{Backend: "S3", MaxLen: driver.MaxKeyLen}
+	serverKeyRules = driver.KeyRules{Backend: "this S3-compatible server", MaxLen: driver.MaxKeyLen,
 		NoLeadingSlash: true, CleanSegments: true, NoControl: true}
 )
 
@@ -208,10 +208,10 @@ var (
 // ErrInvalidArgument.
 func New(client *awss3.Client, bucketName string, opts *Options) (*Store, error) {
 	if client == nil {
-		return nil, objstore.InvalidArgument(Scheme, "open", "", "the SDK client is nil; pass one from s3.NewFromConfig")
+		return nil, invalid("the SDK client is nil; pass one from s3.NewFromConfig")
 	}
 	if msg := checkBucket(bucketName); msg != "" {
-		return nil, objstore.InvalidArgument(Scheme, "open", "", msg)
+		return nil, invalid(msg)
 	}
 	var o Options
 	if opts != nil {
@@ -306,11 +306,11 @@ func addRewind(stack *middleware.Stack) error {
 // fill checks o and fills in the defaults.
 func (o *Options) fill() error {
 	fail := func(format string, args ...any) error {
-		return objstore.InvalidArgument(Scheme, "open", "", fmt.Sprintf(format, args...))
+		return invalid(fmt.Sprintf(format, args...))
 	}
 	switch {
-	case objstore.CheckKeyMode(o.Keys) != "":
-		return fail("%s", objstore.CheckKeyMode(o.Keys))
+	case driver.CheckKeyMode(o.Keys) != "":
+		return fail("%s", driver.CheckKeyMode(o.Keys))
 	case o.PartSize == 0:
 		o.PartSize = defaultPart
 	case o.PartSize < minPartSize || o.PartSize > maxPartSize:
@@ -440,10 +440,10 @@ func headAttrs(key string, out *awss3.HeadObjectOutput) driver.Attrs {
 	return driver.Attrs{
 		Key:         key,
 		Size:        aws.ToInt64(out.ContentLength),
-		ETag:        objstore.QuoteETag(aws.ToString(out.ETag)),
+		ETag:        driver.QuoteETag(aws.ToString(out.ETag)),
 		ModTime:     aws.ToTime(out.LastModified).UTC(),
-		ContentType: objstore.ContentTypeOrDefault(aws.ToString(out.ContentType)),
-		Metadata:    objstore.NormalizeMetadata(out.Metadata),
+		ContentType: driver.ContentTypeOrDefault(aws.ToString(out.ContentType)),
+		Metadata:    driver.NormalizeMetadata(out.Metadata),
 	}
 }
 

@@ -32,7 +32,7 @@ func init() {
 }
 
 // urlParams are the query parameters OpenURL accepts.
-var urlParams = []string{"region", "endpoint", "use_path_style", "profile", "anonymous", objstore.KeysParam}
+var urlParams = []string{"region", "endpoint", "use_path_style", "profile", "anonymous", driver.KeysParam}
 
 // credentialHint is where errors about credentials point.
 const credentialHint = "the s3 driver takes credentials from the default AWS chain, never from the URL: " +
@@ -97,7 +97,7 @@ func chainHint(profile string) string {
 // profile gives ErrInvalidArgument. OpenURL sends no request: a missing
 // bucket or wrong credentials show on the first operation.
 func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
-	fail := func(msg string) (*Store, error) { return nil, objstore.InvalidArgument(Scheme, "open", "", msg) }
+	fail := func(msg string) (*Store, error) { return nil, invalid(msg) }
 	q, err := driver.Query(u, append(slices.Clip(urlParams), pipeline.Params...), credentialHint)
 	if err != nil {
 		return nil, err
@@ -112,15 +112,11 @@ func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 	if msg := checkBucket(u.Host); msg != "" {
 		return fail(msg)
 	}
-	ns, err := objstore.NewNamespace(Scheme, u)
-	if err != nil {
-		return nil, err
-	}
-	o.Prefix = ns.Prefix
+	o.Prefix = strings.TrimPrefix(u.Path, "/") // New validates it
 	o.profile = q["profile"]
 
-	if v, ok := q[objstore.KeysParam]; ok {
-		if o.Keys, err = objstore.ParseKeyMode(Scheme, v); err != nil {
+	if v, ok := q[driver.KeysParam]; ok {
+		if o.Keys, err = driver.ParseKeyMode(v); err != nil {
 			return nil, err
 		}
 	}
@@ -241,7 +237,7 @@ func checkEndpointPolicy(so awss3.Options, urlEndpoint string, anonymous bool, p
 			if e != nil && e.Scheme != "" {
 				shown = "a " + e.Scheme + ":// URL"
 			}
-			return objstore.InvalidArgument(Scheme, "open", "", fmt.Sprintf(
+			return invalid(fmt.Sprintf(
 				"the endpoint from the environment (%s) is %s that the driver cannot use; set it to a URL such as https://s3.example.com or http://127.0.0.1:9000", envEndpointSources, shown))
 		}
 	}
@@ -283,4 +279,9 @@ func checkEndpoint(v string) string {
 		return fmt.Sprintf("endpoint=%q has a query or fragment; give only scheme, host, port and path", v)
 	}
 	return ""
+}
+
+// invalid is the error of input refused when a store is opened.
+func invalid(msg string) error {
+	return &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument, Err: errors.New(msg)}
 }

@@ -58,3 +58,17 @@ func From(ctx context.Context) *Budget {
 	b, _ := ctx.Value(key{}).(*Budget)
 	return b
 }
+
+type resumesKey struct{}
+
+// WithResumes returns a context under which a resumable read resumes at
+// most n times (0: never): the retries of the store's configuration.
+func WithResumes(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, resumesKey{}, n)
+}
+
+// Resumes returns what WithResumes put in ctx.
+func Resumes(ctx context.Context) (n int, ok bool) {
+	n, ok = ctx.Value(resumesKey{}).(int)
+	return n, ok
+}

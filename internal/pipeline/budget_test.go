@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/driver"
 )
 
 // How the test object server answers one GET.
@@ -126,16 +127,13 @@ func TestGetBudget(t *testing.T) {
 				// A fresh connection for every attempt: net/http replays
 				// no request, so the server counts the pipeline's attempts.
 				Transport: &http.Transport{DisableKeepAlives: true}}))
-			ctx, end := p.Begin(context.Background(), "get", "k")
-			ctx = Stream(ctx)
-			reopen := func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error) {
-				return get(p, ctx, srv.URL, offset, length)
+			st, err := objstore.NewStore(&pipeBucket{p: p, url: srv.URL, size: int64(len(data))}, "")
+			if err != nil {
+				t.Fatal(err)
 			}
-			body, err := get(p, ctx, srv.URL, 0, int64(len(data)))
-			err = end(err)
 			var got []byte
+			r, err := st.Get(context.Background(), "k", nil)
 			if err == nil {
-				r := objstore.NewResumableReader(ctx, body, objstore.Attrs{Key: "k", ETag: `"v1"`, Size: int64(len(data))}, 0, int64(len(data)), reopen)
 				got, err = io.ReadAll(r)
 				r.Close()
 			}
@@ -185,4 +183,33 @@ func TestEachRequestHasItsBudget(t *testing.T) {
 	if n := len(srv.requests()); n != 6 {
 		t.Errorf("the server saw %d requests; want 6, 3 for each part", n)
 	}
+}
+
+// pipeBucket is a driver.Bucket whose Get sends its GETs through p, as a
+// network driver's do; the portable store over it begins each operation
+// in p and resumes its reads.
+type pipeBucket struct {
+	driver.Bucket // nil: the test calls Get only
+	p             *Pipeline
+	url           string
+	size          int64
+}
+
+func (b *pipeBucket) Info() driver.Info { return driver.Info{Scheme: "test"} }
+
+func (b *pipeBucket) Begin(ctx context.Context, op, key string) (context.Context, func(error) error) {
+	ctx, end := b.p.Begin(ctx, op, key)
+	return Stream(ctx), end
+}
+
+func (b *pipeBucket) Get(ctx context.Context, _ string, r driver.GetRequest) (*driver.Object, error) {
+	n := r.Length
+	if n < 0 {
+		n = b.size - r.Offset
+	}
+	body, err := get(b.p, ctx, b.url, r.Offset, n)
+	if err != nil {
+		return nil, err
+	}
+	return &driver.Object{Attrs: driver.Attrs{Size: b.size, ETag: `"v1"`}, Offset: r.Offset, Length: n, Body: body}, nil
 }

@@ -9,6 +9,7 @@ package pipeline
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/objstore-go/objstore"
 	objdriver "github.com/objstore-go/objstore/driver"
+	"github.com/objstore-go/objstore/internal/redact"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/http/httpproxy"
@@ -159,8 +161,8 @@ func parse(driver, where string, lookup func(param string) (string, bool)) (objs
 		if strings.HasPrefix(where, "environment") {
 			name = EnvName(p)
 		}
-		return objstore.InvalidArgument(driver, "open", "",
-			fmt.Sprintf("%s=%q: %s", fmt.Sprintf(where, name), objstore.Redact(v), want))
+		return invalidArgument(driver,
+			fmt.Sprintf("%s=%q: %s", fmt.Sprintf(where, name), redact.String(v), want))
 	}
 	dur := func(p string, dst *time.Duration, allowNegative bool) error {
 		v, ok := lookup(p)
@@ -352,7 +354,7 @@ func merge(dst *objstore.ClientOptions, src objstore.ClientOptions, sources map[
 // check validates what code set (what parse read is valid already).
 func check(driver string, o objstore.ClientOptions, sources map[string]string) error {
 	bad := func(p, msg string) error {
-		return objstore.InvalidArgument(driver, "open", "", fmt.Sprintf("%s (set by %s): %s", p, sources[p], msg))
+		return invalidArgument(driver, fmt.Sprintf("%s (set by %s): %s", p, sources[p], msg))
 	}
 	if id := o.ApplicationID; len(id) > maxAppID || strings.ContainsAny(id, " \t\r\n") {
 		return bad(ParamAppID, fmt.Sprintf("the application ID %q must be at most %d characters with no spaces, such as myapp/1.2", id, maxAppID))
@@ -371,7 +373,7 @@ func check(driver string, o objstore.ClientOptions, sources map[string]string) e
 	if p := o.Proxy; p != "" && p != "off" {
 		u, err := url.Parse(p)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-			return bad(ParamProxy, fmt.Sprintf("%q is neither off nor a proxy URL such as http://proxy.example.com:3128", objstore.Redact(redactUserinfo(p))))
+			return bad(ParamProxy, fmt.Sprintf("%q is neither off nor a proxy URL such as http://proxy.example.com:3128", redact.String(redactUserinfo(p))))
 		}
 	}
 	return nil
@@ -404,18 +406,18 @@ func finish(driver string, o objstore.ClientOptions, sources map[string]string, 
 		}
 	}
 	def(ParamRetryMode, c.RetryMode == objstore.RetryModeUnset, func() { c.RetryMode = objstore.RetryModeExponential })
-	def(ParamRetries, c.MaxRetries == 0, func() { c.MaxRetries = objstore.DefaultMaxRetries })
+	def(ParamRetries, c.MaxRetries == 0, func() { c.MaxRetries = DefaultMaxRetries })
 	if c.MaxRetries < 0 {
 		c.MaxRetries = 0
 	}
-	def(ParamRetryDelay, c.RetryDelay == 0, func() { c.RetryDelay = objstore.DefaultRetryDelay })
-	def(ParamRetryMaxDelay, c.MaxDelay == 0, func() { c.MaxDelay = objstore.DefaultMaxRetryDelay })
-	def(ParamRetryStatus, len(c.StatusCodes) == 0, func() { c.StatusCodes = objstore.DefaultRetryStatusCodes() })
+	def(ParamRetryDelay, c.RetryDelay == 0, func() { c.RetryDelay = DefaultRetryDelay })
+	def(ParamRetryMaxDelay, c.MaxDelay == 0, func() { c.MaxDelay = DefaultMaxRetryDelay })
+	def(ParamRetryStatus, len(c.StatusCodes) == 0, func() { c.StatusCodes = DefaultRetryStatusCodes() })
 	def(ParamTelemetry, o.Telemetry == objstore.ToggleUnset, func() {})
-	def(ParamConnectTimeout, c.ConnectTimeout == 0, func() { c.ConnectTimeout = objstore.DefaultConnectTimeout })
-	def(ParamKeepAlive, c.KeepAlive == 0, func() { c.KeepAlive = objstore.DefaultKeepAlive })
-	def(ParamIdleTimeout, c.IdleConnTimeout == 0, func() { c.IdleConnTimeout = objstore.DefaultIdleConnTimeout })
-	def(ParamReadTimeout, c.ReadTimeout == 0, func() { c.ReadTimeout = objstore.DefaultReadTimeout })
+	def(ParamConnectTimeout, c.ConnectTimeout == 0, func() { c.ConnectTimeout = DefaultConnectTimeout })
+	def(ParamKeepAlive, c.KeepAlive == 0, func() { c.KeepAlive = DefaultKeepAlive })
+	def(ParamIdleTimeout, c.IdleConnTimeout == 0, func() { c.IdleConnTimeout = DefaultIdleConnTimeout })
+	def(ParamReadTimeout, c.ReadTimeout == 0, func() { c.ReadTimeout = DefaultReadTimeout })
 
 	// Logging: a Logger, a level, both, or neither (off).
 	switch {
@@ -547,4 +549,24 @@ func redactUserinfo(raw string) string {
 		return raw
 	}
 	return u.Redacted()
+}
+
+// The built-in defaults of objstore.ClientOptions.
+const (
+	DefaultMaxRetries      = 3
+	DefaultRetryDelay      = 800 * time.Millisecond
+	DefaultMaxRetryDelay   = 60 * time.Second
+	DefaultConnectTimeout  = 10 * time.Second
+	DefaultKeepAlive       = 30 * time.Second
+	DefaultIdleConnTimeout = 30 * time.Second
+	DefaultReadTimeout     = 30 * time.Second
+)
+
+// DefaultRetryStatusCodes are the response codes retried by default.
+func DefaultRetryStatusCodes() []int { return []int{408, 429, 500, 502, 503, 504} }
+
+// invalidArgument is the error of a setting refused when a store is
+// opened.
+func invalidArgument(driver, msg string) error {
+	return &objstore.Error{Driver: driver, Op: "open", Kind: objstore.ErrInvalidArgument, Err: errors.New(msg)}
 }

@@ -45,7 +45,7 @@ func IsLoopback(host string) bool {
 func (c Config) CheckEndpoint(endpoint, credentials string) error {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return objstore.InvalidArgument(c.Driver, "open", "", "the endpoint is not a URL")
+		return invalidArgument(c.Driver, "the endpoint is not a URL")
 	}
 	if credentials == "" || c.AllowInsecureEndpoint || strings.EqualFold(u.Scheme, "https") || IsLoopback(u.Hostname()) {
 		return nil

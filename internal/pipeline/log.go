@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/objstore-go/objstore"
+	"github.com/objstore-go/objstore/internal/redact"
 )
 
 // redacted replaces the value of a header or query parameter that is not
@@ -102,7 +102,7 @@ func headerGroup(h http.Header) slog.Attr {
 	for _, k := range keys {
 		v := redacted
 		if slices.Contains(allowedHeaders, http.CanonicalHeaderKey(k)) {
-			v = objstore.Redact(strings.Join(h[k], ", "))
+			v = redact.String(strings.Join(h[k], ", "))
 		}
 		attrs = append(attrs, slog.String(k, v))
 	}
@@ -142,7 +142,7 @@ func redactError(err error) string {
 			msg = strings.ReplaceAll(msg, ue.URL, redactURL(u))
 		}
 	}
-	return objstore.Redact(msg)
+	return redact.String(msg)
 }
 
 // redactHandler passes every string the pipeline logs through
@@ -160,7 +160,7 @@ func (r redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 func (r redactHandler) WithGroup(name string) slog.Handler { return redactHandler{r.h.WithGroup(name)} }
 func (r redactHandler) Handle(ctx context.Context, rec slog.Record) error {
-	out := slog.NewRecord(rec.Time, rec.Level, objstore.Redact(rec.Message), rec.PC)
+	out := slog.NewRecord(rec.Time, rec.Level, redact.String(rec.Message), rec.PC)
 	rec.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(redactAttr(a))
 		return true
@@ -172,7 +172,7 @@ func redactAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, objstore.Redact(v.String()))
+		return slog.String(a.Key, redact.String(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		out := make([]slog.Attr, len(g))

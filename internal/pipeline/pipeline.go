@@ -13,6 +13,7 @@ import (
 
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/budget"
+	"github.com/objstore-go/objstore/internal/redact"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -140,7 +141,7 @@ func opFrom(ctx context.Context) *op {
 func (p *Pipeline) Begin(ctx context.Context, name, key string) (_ context.Context, end func(error) error) {
 	o := &op{name: name, key: key, caller: ctx, stream: budget.New(p.cfg.MaxRetries + 1)}
 	ctx = context.WithValue(ctx, opKey{}, o)
-	ctx = objstore.WithRetryBudget(ctx, p.cfg.Driver, p.cfg.MaxRetries)
+	ctx = budget.WithResumes(ctx, p.cfg.MaxRetries)
 	var span trace.Span
 	if p.tracer != nil {
 		ctx, span = p.tracer.Start(ctx, "objstore."+name, trace.WithSpanKind(trace.SpanKindClient),
@@ -156,7 +157,7 @@ func (p *Pipeline) Begin(ctx context.Context, name, key string) (_ context.Conte
 		if span != nil {
 			if err != nil {
 				span.RecordError(err)
-				span.SetStatus(codes.Error, objstore.Redact(err.Error()))
+				span.SetStatus(codes.Error, redact.String(err.Error()))
 			}
 			span.End()
 		}
@@ -210,7 +211,7 @@ func streaming(ctx context.Context) bool {
 // are results, not failures, and log at Info.
 func (p *Pipeline) logFailure(ctx context.Context, o *op, err error) {
 	attrs := []any{slog.String("driver", p.cfg.Driver), slog.String("op", o.name), slog.String("key", o.key),
-		slog.String("error", objstore.Redact(err.Error()))}
+		slog.String("error", redact.String(err.Error()))}
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		p.log.InfoContext(ctx, "objstore: operation cancelled", attrs...)
