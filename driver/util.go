@@ -81,3 +81,18 @@ func ReaderAtBody(body io.Reader) (r io.ReaderAt, size int64, ok bool) {
 	}
 	return b, size, true
 }
+
+// Counted returns r, reporting every byte read from it to p: the progress
+// of a driver that has stored a byte once it has read it (a file, memory).
+func Counted(r io.Reader, p Progress) io.Reader { return &counted{r: r, p: p} }
+
+type counted struct {
+	r io.Reader
+	p Progress
+}
+
+func (c *counted) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.p.Add(int64(n))
+	return n, err
+}

@@ -29,22 +29,10 @@ func (b *bucket) Put(ctx context.Context, key string, body io.Reader, r driver.P
 		return driver.Attrs{}, err
 	}
 	defer root.Close()
-	return write(ctx, b.rel(key), root, &progressReader{r: &ctxio.Reader{Ctx: ctx, R: body}, prog: r.Progress},
+	return write(ctx, b.rel(key), root, driver.Counted(&ctxio.Reader{Ctx: ctx, R: body}, r.Progress),
 		r.ContentType, r.Metadata, r.IfAbsent, r.IfMatch)
 }
 
-// progressReader reports the bytes read from r, which the write puts in
-// its temporary file, to prog.
-type progressReader struct {
-	r    io.Reader
-	prog driver.Progress
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.prog.Add(int64(n))
-	return n, err
-}
 
 // Copy copies the bytes, ContentType and Metadata of src to dst, as a Put
 // of dst would. IfMatch is checked against the version of src that is
@@ -73,7 +61,7 @@ func (b *bucket) Copy(ctx context.Context, dst, src string, r driver.CopyRequest
 		return driver.Attrs{}, fail(driver.ErrPrecondition, errETagMismatch)
 	}
 	r.Progress.Start(a.Size)
-	return write(ctx, b.rel(dst), root, &progressReader{r: &ctxio.Reader{Ctx: ctx, R: f}, prog: r.Progress}, a.ContentType, a.Metadata, r.IfAbsent, "")
+	return write(ctx, b.rel(dst), root, driver.Counted(&ctxio.Reader{Ctx: ctx, R: f}, r.Progress), a.ContentType, a.Metadata, r.IfAbsent, "")
 }
 
 // write stores body at key, a path under root: temporary file, sync,

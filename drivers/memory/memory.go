@@ -248,12 +248,12 @@ func (s *store) Close() error { return nil }
 func readBody(ctx context.Context, body io.Reader, prog driver.Progress) ([]byte, error) {
 	l, ok := body.(interface{ Len() int })
 	if !ok {
-		return io.ReadAll(&progressReader{r: &ctxio.Reader{Ctx: ctx, R: body}, prog: prog})
+		return io.ReadAll(driver.Counted(&ctxio.Reader{Ctx: ctx, R: body}, prog))
 	}
 	// A body that knows its length is usually in memory already: reading
 	// it takes no time worth interrupting, and store checks ctx before the
 	// write.
-	r := &progressReader{r: body, prog: prog}
+	r := driver.Counted(body, prog)
 	data := make([]byte, l.Len())
 	n, err := io.ReadFull(r, data)
 	switch {
@@ -279,17 +279,6 @@ func readBody(ctx context.Context, body io.Reader, prog driver.Progress) ([]byte
 	}
 }
 
-// progressReader reports the bytes read from r to prog.
-type progressReader struct {
-	r    io.Reader
-	prog driver.Progress
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.prog.Add(int64(n))
-	return n, err
-}
 
 // bodyReader serves a stored object's bytes, failing once ctx is done.
 type bodyReader struct {
