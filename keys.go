@@ -169,14 +169,6 @@ func (n namespace) Address(op, key string) (string, error) {
 	return n.Prefix + key, nil
 }
 
-// Addressable reports whether Stat, Get and Delete accept the key that
-// is full without the store's prefix (a key a listing found), so that
-// drivers that must filter what they list, as the file driver does, keep
-// exactly the keys they can serve.
-func (n namespace) Addressable(key string) bool {
-	return keyRules(n.Native).checkAddress(key, n.Prefix) == ""
-}
-
 // create validates a key that the store creates: Put's key or Copy's dst.
 // In KeysPortable mode it must be portable (rule K1); in KeysNative mode
 // any key the backend can address will do (rule K4).

@@ -39,11 +39,12 @@ func NewStore(b driver.Bucket, urlPath string) (Store, error) {
 
 // portable is the Store over a driver.Bucket.
 type portable struct {
-	b         driver.Bucket
-	ns        namespace
-	noCondGet bool              // driver.Info.NoConditionalGet
-	ops       driver.Operations // nil when the driver has none
-	closed    atomic.Bool
+	b          driver.Bucket
+	ns         namespace
+	noCondGet  bool              // driver.Info.NoConditionalGet
+	filterList bool              // driver.Info.ListsUnaddressable
+	ops        driver.Operations // nil when the driver has none
+	closed     atomic.Bool
 }
 
 var errClosed = errors.New("the store is closed")
@@ -199,7 +200,7 @@ func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (_ *Re
 	attrs.Key = key
 	off, n, err := s.ns.ResolveRange(key, rng, attrs.Size)
 	if err == nil {
-		err = s.served(key, obj, off, n)
+		err = s.served(key, &obj, off, n)
 	}
 	if err != nil {
 		obj.Body.Close()
@@ -209,7 +210,7 @@ func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (_ *Re
 	if !s.noCondGet {
 		reopen = s.reopen(key, full)
 	}
-	return newResumableReader(ctx, s.ns.Driver, s.body(key, obj.Body), attrs, off, n, reopen), nil
+	return newResumableReader(ctx, s.ns.Driver, obj.Body, attrs, off, n, reopen), nil
 }
 
 // served checks that a driver's read carries exactly the bytes [off,
@@ -249,32 +250,12 @@ func (s *portable) reopen(key, full string) reopenFunc {
 			return nil, &Error{Driver: s.ns.Driver, Op: "get", Key: key, Kind: ErrPrecondition,
 				Err: fmt.Errorf("resuming the read of ETag %s, the backend answered with ETag %s", etag, obj.Attrs.ETag)}
 		}
-		if err := s.served(key, obj, offset, length); err != nil {
+		if err := s.served(key, &obj, offset, length); err != nil {
 			obj.Body.Close()
 			return nil, err
 		}
-		return s.body(key, obj.Body), nil
+		return obj.Body, nil
 	}
-}
-
-// body returns a driver's read body whose failures are the Get's: an
-// *Error of the driver, "get" and key, like every other error of the
-// store (rule E1), a done context's included.
-func (s *portable) body(key string, b io.ReadCloser) io.ReadCloser {
-	return &errBody{ReadCloser: b, driver: s.ns.Driver, key: key}
-}
-
-type errBody struct {
-	io.ReadCloser
-	driver, key string
-}
-
-func (b *errBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF {
-		err = wrapError(b.driver, "get", b.key, err)
-	}
-	return n, err
 }
 
 func (s *portable) Put(ctx context.Context, key string, body io.Reader, opts *PutOptions) (_ Attrs, err error) {
@@ -472,8 +453,6 @@ func (s *portable) List(ctx context.Context, opts *ListOptions) iter.Seq2[Entry,
 					continue // a common prefix repeated at a page boundary
 				case !strings.HasPrefix(full, o.Prefix), o.StartAfter != "" && full <= o.StartAfter:
 					continue // outside what was asked
-				case !e.IsPrefix && !s.ns.Addressable(s.ns.Rel(full)):
-					continue // a name the backend holds but cannot address
 				}
 				last, yielded = full, true
 				entries++

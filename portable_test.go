@@ -19,7 +19,7 @@ import (
 type badBucket struct {
 	driver.Bucket // nil: methods not overridden panic
 	data          string
-	get           func(r driver.GetRequest) (*driver.Object, error)
+	get           func(r driver.GetRequest) (driver.Object, error)
 	pages         []driver.Page
 	listCalls     int
 	deleteErr     error
@@ -28,7 +28,7 @@ type badBucket struct {
 
 func (b *badBucket) Info() driver.Info { return driver.Info{Scheme: "bad"} }
 
-func (b *badBucket) Get(_ context.Context, _ string, r driver.GetRequest) (*driver.Object, error) {
+func (b *badBucket) Get(_ context.Context, _ string, r driver.GetRequest) (driver.Object, error) {
 	return b.get(r)
 }
 
@@ -54,8 +54,8 @@ func newBad(t *testing.T, b *badBucket) objstore.Store {
 
 // whole serves b.data entire, whatever was asked: a server that ignored
 // the Range header.
-func (b *badBucket) whole(driver.GetRequest) (*driver.Object, error) {
-	return &driver.Object{Attrs: driver.Attrs{Size: int64(len(b.data)), ETag: `"1"`},
+func (b *badBucket) whole(driver.GetRequest) (driver.Object, error) {
+	return driver.Object{Attrs: driver.Attrs{Size: int64(len(b.data)), ETag: `"1"`},
 		Offset: 0, Length: int64(len(b.data)), Body: io.NopCloser(strings.NewReader(b.data))}, nil
 }
 
@@ -86,18 +86,18 @@ func TestPortableRefusesAnotherRange(t *testing.T) {
 func TestPortableResumePinnedToETag(t *testing.T) {
 	b := &badBucket{data: "0123456789"}
 	calls := 0
-	b.get = func(r driver.GetRequest) (*driver.Object, error) {
+	b.get = func(r driver.GetRequest) (driver.Object, error) {
 		calls++
 		if calls == 1 {
 			// The first body breaks after 4 bytes with a network error.
 			body := io.MultiReader(strings.NewReader(b.data[:4]), errReader{io.ErrUnexpectedEOF})
-			return &driver.Object{Attrs: driver.Attrs{Size: 10, ETag: `"1"`}, Offset: 0, Length: 10, Body: io.NopCloser(body)}, nil
+			return driver.Object{Attrs: driver.Attrs{Size: 10, ETag: `"1"`}, Offset: 0, Length: 10, Body: io.NopCloser(body)}, nil
 		}
 		if r.IfMatch != `"1"` || r.Offset != 4 || r.Length != 6 {
 			t.Errorf("resumed with %+v; want bytes 4-9 pinned to \"1\"", r)
 		}
 		// A backend that ignored If-Match and has a new version.
-		return &driver.Object{Attrs: driver.Attrs{Size: 10, ETag: `"2"`}, Offset: 4, Length: 6, Body: io.NopCloser(strings.NewReader("ABCDEF"))}, nil
+		return driver.Object{Attrs: driver.Attrs{Size: 10, ETag: `"2"`}, Offset: 4, Length: 6, Body: io.NopCloser(strings.NewReader("ABCDEF"))}, nil
 	}
 	s := newBad(t, b)
 	r, err := s.Get(t.Context(), "k", nil)
@@ -204,9 +204,9 @@ func TestPortableDeleteMissingAndClose(t *testing.T) {
 func TestPortableBodyErrorsAreTheGets(t *testing.T) {
 	b := &badBucket{data: "0123456789"}
 	ctx, cancel := context.WithCancel(t.Context())
-	b.get = func(driver.GetRequest) (*driver.Object, error) {
+	b.get = func(driver.GetRequest) (driver.Object, error) {
 		body := io.MultiReader(strings.NewReader("01"), errReader{context.Canceled})
-		return &driver.Object{Attrs: driver.Attrs{Size: 10, ETag: `"1"`}, Length: 10, Body: io.NopCloser(body)}, nil
+		return driver.Object{Attrs: driver.Attrs{Size: 10, ETag: `"1"`}, Length: 10, Body: io.NopCloser(body)}, nil
 	}
 	s := newBad(t, b)
 	r, err := s.Get(ctx, "k", nil)

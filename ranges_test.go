@@ -81,12 +81,12 @@ func TestResolveRangeHuge(t *testing.T) {
 // response as Content-Range and Content-Length say (driver.ServedRange).
 func httpBucket(cr string, cl int64) *badBucket {
 	b := &badBucket{}
-	b.get = func(driver.GetRequest) (*driver.Object, error) {
+	b.get = func(driver.GetRequest) (driver.Object, error) {
 		off, n, size, err := driver.ServedRange(cr, cl)
 		if err != nil {
-			return nil, err
+			return driver.Object{}, err
 		}
-		return &driver.Object{Attrs: driver.Attrs{Size: size, ETag: `"1"`}, Offset: off, Length: n, Body: io.NopCloser(strings.NewReader(""))}, nil
+		return driver.Object{Attrs: driver.Attrs{Size: size, ETag: `"1"`}, Offset: off, Length: n, Body: io.NopCloser(strings.NewReader(""))}, nil
 	}
 	return b
 }

@@ -58,14 +58,24 @@ type reopenFunc func(ctx context.Context, offset, length int64, etag string) (io
 // a context's error or an *Error of a known class.
 func newResumableReader(ctx context.Context, driver string, body io.ReadCloser, attrs Attrs, offset, length int64, reopen reopenFunc) *Reader {
 	r := NewReader(body, attrs, offset, length)
+	r.drv = driver
 	if reopen != nil && attrs.ETag != "" && ctx != nil {
-		n, ok := budget.Resumes(ctx)
+		r.rctx, r.reopen = ctx, reopen
+	}
+	return r
+}
+
+// resumer returns the state of r's resumptions, made on first use from
+// the budget r's context carries.
+func (r *Reader) resumer() *resumer {
+	if r.resume == nil {
+		n, ok := budget.Resumes(r.rctx)
 		if !ok {
 			n = maxResumes
 		}
-		r.resume = &resumer{ctx: ctx, reopen: reopen, left: n, budget: n, driver: driver, attempts: budget.From(ctx)}
+		r.resume = &resumer{ctx: r.rctx, reopen: r.reopen, left: n, budget: n, driver: r.drv, attempts: budget.From(r.rctx)}
 	}
-	return r
+	return r.resume
 }
 
 // resumer holds a resumable Reader's state.
@@ -99,6 +109,7 @@ func (rs *resumer) made() int {
 // one for the bytes not yet served. It returns nil when r can read on;
 // otherwise the error to report, which r's body then keeps returning.
 func (r *Reader) resumeAfter(cause error) error {
+	r.resumer()
 	ctx := r.resume.ctx
 	for {
 		if cerr := ctx.Err(); cerr != nil {
@@ -126,9 +137,9 @@ func (r *Reader) resumeAfter(cause error) error {
 	var oe *Error
 	switch {
 	case errors.As(cause, &oe):
-		// A reopen's error: its driver counted the attempts of its own
-		// request only, if at all.
-		if n := r.resume.made(); oe.Attempts == 0 && n > 1 {
+		// A reopen's error, whose driver counted the attempts of its own
+		// request only, if at all; or the body's, as the Get's.
+		if n := r.resume.made(); oe.Attempts < n {
 			oe.Attempts = n
 		}
 	case r.resume.driver != "":

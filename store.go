@@ -185,9 +185,17 @@ type Reader struct {
 	// Offset and Length are the bytes this reader serves.
 	Offset, Length int64
 
-	body   io.ReadCloser
-	read   int64
-	resume *resumer // nil unless made by newResumableReader
+	body io.ReadCloser
+	read int64
+
+	// A Reader of the portable store: drv names the driver its body's
+	// failures are reported as, and a broken body resumes with reopen,
+	// under rctx, once resume holds the state of its resumptions (made at
+	// the first failure, since most reads never need it).
+	drv    string
+	rctx   context.Context
+	reopen reopenFunc
+	resume *resumer
 }
 
 // NewReader is for drivers: it returns a Reader that serves body as the bytes
@@ -216,13 +224,17 @@ func (r *Reader) Read(p []byte) (int, error) {
 	for {
 		n, err := r.body.Read(p)
 		r.read += int64(n)
+		if err != nil && err != io.EOF && r.drv != "" {
+			// The body's failure is the Get's (rule E1).
+			err = wrapError(r.drv, "get", r.Attrs.Key, err)
+		}
 		if err == io.EOF && r.read < r.Length {
 			err = io.ErrUnexpectedEOF
 		}
 		if err == nil && r.read == r.Length {
 			err = io.EOF
 		}
-		if err == nil || err == io.EOF || r.resume == nil {
+		if err == nil || err == io.EOF || r.reopen == nil {
 			return n, err
 		}
 		if r.read == r.Length {

@@ -54,7 +54,7 @@ type Bucket interface {
 	// ServedRange); the portable store checks that they are exactly the
 	// bytes asked for before it serves one, and that Body yields that
 	// many.
-	Get(ctx context.Context, key string, r GetRequest) (*Object, error)
+	Get(ctx context.Context, key string, r GetRequest) (Object, error)
 
 	// Put writes body to key in one atomic step: readers see the old
 	// object or the new one. A failed or cancelled body read leaves the

@@ -45,14 +45,14 @@ var errNotModified = errors.New("the ETag matches IfNoneMatch")
 // Get's requests and its resumptions share one retry budget, the
 // operation's (see Begin): at most MaxRetries+1 HTTP attempts in all
 // (rule R1).
-func (s *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (*driver.Object, error) {
+func (s *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (driver.Object, error) {
 	bb := s.blob(key)
 	if r.IfNoneMatch == "*" {
 		// Any existing object matches "*"; a missing one is not found.
 		if _, err := s.props(ctx, bb, key, r.IfMatch, ""); err != nil {
-			return nil, err
+			return driver.Object{}, err
 		}
-		return nil, failKind("get", key, objstore.ErrNotModified, errNotModified)
+		return driver.Object{}, failKind("get", key, objstore.ErrNotModified, errNotModified)
 	}
 	switch {
 	case r.Length == 0:
@@ -60,11 +60,11 @@ func (s *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (*dri
 	case r.Offset == 0:
 		resp, err := s.download(ctx, bb, key, nil, r)
 		if err != nil {
-			return nil, err
+			return driver.Object{}, err
 		}
 		obj, err := served(ctx, key, resp)
 		if err != nil {
-			return nil, err
+			return driver.Object{}, err
 		}
 		if obj.Offset == 0 && obj.Length == obj.Attrs.Size {
 			// The whole blob came; serve the bytes asked for from its start.
@@ -79,29 +79,29 @@ func (s *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (*dri
 		// The offset is at or past the end. Content-Range ("bytes */SIZE")
 		// tells which; at the end, the Reader still needs the attributes.
 		if size, ok := contentRangeSize(re.RawResponse.Header.Get("Content-Range")); ok && r.Offset > size {
-			return nil, failKind("get", key, objstore.ErrInvalidRange,
+			return driver.Object{}, failKind("get", key, objstore.ErrInvalidRange,
 				fmt.Errorf("Range.Offset %d is past the end of the %d-byte object", r.Offset, size))
 		}
 		return s.nothing(ctx, bb, key, r)
 	}
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
 	return served(ctx, key, resp)
 }
 
 // nothing serves a read of no bytes from Get Blob Properties, with the
 // read's conditions: its length is 0, or its offset is at the end.
-func (s *bucket) nothing(ctx context.Context, bb *blockblob.Client, key string, r driver.GetRequest) (*driver.Object, error) {
+func (s *bucket) nothing(ctx context.Context, bb *blockblob.Client, key string, r driver.GetRequest) (driver.Object, error) {
 	a, err := s.props(ctx, bb, key, r.IfMatch, r.IfNoneMatch)
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
 	off, _, err := driver.Resolve(r, a.Size)
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
-	return &driver.Object{Attrs: a, Offset: off, Body: http.NoBody}, nil
+	return driver.Object{Attrs: a, Offset: off, Body: http.NoBody}, nil
 }
 
 // httpRange returns the x-ms-range of r, nil for none: its end is
@@ -122,7 +122,7 @@ func httpRange(r *objstore.Range) blob.HTTPRange {
 // blob's attributes, and the bytes of its body by its Content-Range and
 // Content-Length. Reading the body fails once ctx is done. On error it
 // closes the body.
-func served(ctx context.Context, key string, resp blob.DownloadStreamResponse) (*driver.Object, error) {
+func served(ctx context.Context, key string, resp blob.DownloadStreamResponse) (driver.Object, error) {
 	cl := int64(-1)
 	if resp.ContentLength != nil {
 		cl = *resp.ContentLength
@@ -130,11 +130,11 @@ func served(ctx context.Context, key string, resp blob.DownloadStreamResponse) (
 	offset, length, size, err := driver.ServedRange(deref(resp.ContentRange), cl)
 	if err != nil {
 		resp.Body.Close()
-		return nil, err
+		return driver.Object{}, err
 	}
 	a := downloadAttrs(key, resp)
 	a.Size = size
-	return &driver.Object{Attrs: a, Offset: offset, Length: length, Body: &ctxBody{ctx: ctx, body: resp.Body}}, nil
+	return driver.Object{Attrs: a, Offset: offset, Length: length, Body: &ctxBody{ctx: ctx, body: resp.Body}}, nil
 }
 
 // download sends Get Blob for r (nil: the whole blob). A 304, which the

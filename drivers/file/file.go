@@ -364,24 +364,24 @@ func unchanged(d *os.Root, name string, fi fs.FileInfo) bool {
 // Get opens the object at key and serves the bytes r asks for. The body
 // holds the file open: a concurrent overwrite or Delete does not disturb
 // it.
-func (b *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (*driver.Object, error) {
+func (b *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (driver.Object, error) {
 	root, err := b.openRoot(false)
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
 	if root == nil {
-		return nil, fail(driver.ErrNotFound, nil)
+		return driver.Object{}, fail(driver.ErrNotFound, nil)
 	}
 	defer root.Close()
 	dirName, name := split(b.rel(key))
 	d, err := openDir(root, dirName)
 	if err != nil {
-		return nil, readFail(err)
+		return driver.Object{}, readFail(err)
 	}
 	defer closeDir(root, d)
 	f, a, err := openObject(d, key, name)
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
 	var ferr error
 	switch {
@@ -394,14 +394,14 @@ func (b *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (*dri
 	}
 	if ferr != nil {
 		f.Close()
-		return nil, ferr
+		return driver.Object{}, ferr
 	}
 	n := a.Size - r.Offset
 	if r.Length >= 0 && r.Length < n {
 		n = r.Length
 	}
 	body := &fileBody{ctx: ctx, f: f, r: io.NewSectionReader(f, r.Offset, n)}
-	return &driver.Object{Attrs: a, Offset: r.Offset, Length: n, Body: body}, nil
+	return driver.Object{Attrs: a, Offset: r.Offset, Length: n, Body: body}, nil
 }
 
 // openObject opens the regular file name in d and returns it with the

@@ -33,7 +33,6 @@ func (b *bucket) Put(ctx context.Context, key string, body io.Reader, r driver.P
 		r.ContentType, r.Metadata, r.IfAbsent, r.IfMatch)
 }
 
-
 // Copy copies the bytes, ContentType and Metadata of src to dst, as a Put
 // of dst would. IfMatch is checked against the version of src that is
 // read. Progress counts the bytes written to dst's temporary file.

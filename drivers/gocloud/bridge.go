@@ -163,24 +163,24 @@ const getAttempts = 5
 // time); if not, it starts over, up to five times; under a steady stream
 // of overwrites it can still give up, with an error and never with
 // mismatched attributes. gocloud has no conditional read (Info says so).
-func (s *bridge) Get(ctx context.Context, key string, r driver.GetRequest) (*driver.Object, error) {
+func (s *bridge) Get(ctx context.Context, key string, r driver.GetRequest) (driver.Object, error) {
 	for attempt := 1; ; attempt++ {
 		a, err := s.b.Attributes(ctx, key)
 		if err != nil {
-			return nil, s.fail(ctx, err)
+			return driver.Object{}, s.fail(ctx, err)
 		}
 		offset, length, err := driver.Resolve(r, a.Size)
 		if err != nil {
-			return nil, err
+			return driver.Object{}, err
 		}
-		obj := &driver.Object{Attrs: attrs(key, a), Offset: offset, Length: length}
+		obj := driver.Object{Attrs: attrs(key, a), Offset: offset, Length: length}
 		if length == 0 {
 			obj.Body = io.NopCloser(bytes.NewReader(nil))
 			return obj, nil
 		}
 		rr, err := s.b.NewRangeReader(ctx, key, offset, length, nil)
 		if err != nil {
-			return nil, s.fail(ctx, err)
+			return driver.Object{}, s.fail(ctx, err)
 		}
 		if rr.Size() == a.Size && sameModTime(rr.ModTime(), a.ModTime) {
 			obj.Body = &body{ctx: ctx, r: rr, s: s}
@@ -188,7 +188,7 @@ func (s *bridge) Get(ctx context.Context, key string, r driver.GetRequest) (*dri
 		}
 		rr.Close()
 		if attempt == getAttempts {
-			return nil, fmt.Errorf("the object changed between reading its attributes and its body, %d times in a row", getAttempts)
+			return driver.Object{}, fmt.Errorf("the object changed between reading its attributes and its body, %d times in a row", getAttempts)
 		}
 	}
 }

@@ -126,26 +126,26 @@ func (s *store) Stat(ctx context.Context, key string) (driver.Attrs, error) {
 }
 
 // Get serves the bytes r asks for.
-func (s *store) Get(ctx context.Context, key string, r driver.GetRequest) (*driver.Object, error) {
+func (s *store) Get(ctx context.Context, key string, r driver.GetRequest) (driver.Object, error) {
 	if err := s.begin(); err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
 	o := s.b.lookup(key)
 	if o == nil {
-		return nil, driver.ErrNotFound
+		return driver.Object{}, driver.ErrNotFound
 	}
 	if r.IfMatch != "" && !etagMatches(r.IfMatch, o.etag) {
-		return nil, &driver.Error{Kind: driver.ErrPrecondition, Err: errETagMismatch}
+		return driver.Object{}, &driver.Error{Kind: driver.ErrPrecondition, Err: errETagMismatch}
 	}
 	if r.IfNoneMatch != "" && etagMatches(r.IfNoneMatch, o.etag) {
-		return nil, &driver.Error{Kind: driver.ErrNotModified, Err: errGetNotChanged}
+		return driver.Object{}, &driver.Error{Kind: driver.ErrNotModified, Err: errGetNotChanged}
 	}
 	off, n, err := driver.Resolve(r, int64(len(o.data)))
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
 	body := &bodyReader{ctx: ctx, data: o.data[off : off+n]}
-	return &driver.Object{Attrs: o.attrs(key), Offset: off, Length: n, Body: body}, nil
+	return driver.Object{Attrs: o.attrs(key), Offset: off, Length: n, Body: body}, nil
 }
 
 func etagMatches(cond, etag string) bool { return cond == "*" || cond == etag }
@@ -278,7 +278,6 @@ func readBody(ctx context.Context, body io.Reader, prog driver.Progress) ([]byte
 		}
 	}
 }
-
 
 // bodyReader serves a stored object's bytes, failing once ctx is done.
 type bodyReader struct {

@@ -377,8 +377,8 @@ func (f failing) Info() driver.Info { return driver.Info{Scheme: Scheme} }
 func (f failing) Stat(context.Context, string) (driver.Attrs, error) {
 	return driver.Attrs{}, f.err
 }
-func (f failing) Get(context.Context, string, driver.GetRequest) (*driver.Object, error) {
-	return nil, f.err
+func (f failing) Get(context.Context, string, driver.GetRequest) (driver.Object, error) {
+	return driver.Object{}, f.err
 }
 func (f failing) Put(context.Context, string, io.Reader, driver.PutRequest) (driver.Attrs, error) {
 	return driver.Attrs{}, f.err

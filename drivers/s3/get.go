@@ -31,7 +31,7 @@ import (
 // If-Match; the Get's requests and its resumptions share one retry
 // budget, the operation's (see Begin): at most MaxRetries+1 HTTP attempts
 // in all (rule R1).
-func (s *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (*driver.Object, error) {
+func (s *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (driver.Object, error) {
 	o := objstore.GetOptions{IfMatch: r.IfMatch, IfNoneMatch: r.IfNoneMatch}
 	if r.Offset != 0 || r.Length >= 0 {
 		o.Range = &objstore.Range{Offset: r.Offset, Length: r.Length}
@@ -55,7 +55,7 @@ func (s *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (*dri
 		}
 		err = s.fail(ctx, "get", key, err, condNone)
 		if o.Range == nil || !errors.Is(err, objstore.ErrInvalidRange) || attempt == 2 {
-			return nil, err
+			return driver.Object{}, err
 		}
 		obj, retry, err := s.getNothing(ctx, key, &o)
 		if !retry {
@@ -69,7 +69,7 @@ func (s *bucket) Get(ctx context.Context, key string, r driver.GetRequest) (*dri
 // gives the attributes and the size to resolve the range against. retry
 // reports a range that does serve bytes, which a 416 cannot have meant
 // unless the object changed since.
-func (s *bucket) getNothing(ctx context.Context, key string, o *objstore.GetOptions) (obj *driver.Object, retry bool, err error) {
+func (s *bucket) getNothing(ctx context.Context, key string, o *objstore.GetOptions) (obj driver.Object, retry bool, err error) {
 	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{
 		Bucket:      &s.bucket,
 		Key:         &key,
@@ -77,17 +77,17 @@ func (s *bucket) getNothing(ctx context.Context, key string, o *objstore.GetOpti
 		IfNoneMatch: stringOrNil(o.IfNoneMatch),
 	}, s.callOpts...)
 	if err != nil {
-		return nil, false, s.fail(ctx, "get", key, err, condNone)
+		return driver.Object{}, false, s.fail(ctx, "get", key, err, condNone)
 	}
 	attrs := headAttrs(key, out)
 	off, n, err := driver.Resolve(driver.GetRequest{Offset: o.Range.Offset, Length: o.Range.Length}, attrs.Size)
 	switch {
 	case err != nil:
-		return nil, false, err
+		return driver.Object{}, false, err
 	case n > 0:
-		return nil, true, nil
+		return driver.Object{}, true, nil
 	}
-	return &driver.Object{Attrs: attrs, Offset: off, Body: http.NoBody}, false, nil
+	return driver.Object{Attrs: attrs, Offset: off, Body: http.NoBody}, false, nil
 }
 
 // rangeHeader returns the Range header that asks for r, or "" for none:
@@ -110,7 +110,7 @@ func rangeHeader(r *objstore.Range) string {
 // served returns a GetObject response as the Object it carries: the
 // object's attributes, and the bytes of its body by its Content-Range and
 // Content-Length. On error it closes the body.
-func served(key string, out *awss3.GetObjectOutput) (*driver.Object, error) {
+func served(key string, out *awss3.GetObjectOutput) (driver.Object, error) {
 	cl := int64(-1)
 	if out.ContentLength != nil {
 		cl = *out.ContentLength
@@ -118,9 +118,9 @@ func served(key string, out *awss3.GetObjectOutput) (*driver.Object, error) {
 	offset, length, size, err := driver.ServedRange(aws.ToString(out.ContentRange), cl)
 	if err != nil {
 		out.Body.Close()
-		return nil, err
+		return driver.Object{}, err
 	}
-	return &driver.Object{
+	return driver.Object{
 		Attrs: driver.Attrs{
 			Key:         key,
 			Size:        size,

@@ -202,14 +202,14 @@ func (b *pipeBucket) Begin(ctx context.Context, op, key string) (context.Context
 	return Stream(ctx), end
 }
 
-func (b *pipeBucket) Get(ctx context.Context, _ string, r driver.GetRequest) (*driver.Object, error) {
+func (b *pipeBucket) Get(ctx context.Context, _ string, r driver.GetRequest) (driver.Object, error) {
 	n := r.Length
 	if n < 0 {
 		n = b.size - r.Offset
 	}
 	body, err := get(b.p, ctx, b.url, r.Offset, n)
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
-	return &driver.Object{Attrs: driver.Attrs{Size: b.size, ETag: `"v1"`}, Offset: r.Offset, Length: n, Body: body}, nil
+	return driver.Object{Attrs: driver.Attrs{Size: b.size, ETag: `"v1"`}, Offset: r.Offset, Length: n, Body: body}, nil
 }
