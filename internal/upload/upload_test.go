@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 
 	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/internal/parts"
@@ -622,5 +623,29 @@ func TestStartFails(t *testing.T) {
 	_, err = Start(ctx, strings.NewReader("abc"), plan, 1<<20)
 	if !errors.Is(err, context.Canceled) || errors.As(err, &be) {
 		t.Errorf("a cancelled context: %v", err)
+	}
+}
+
+func TestFill(t *testing.T) {
+	buf := make([]byte, 10)
+	// One byte at a time, ending exactly at the buffer's end.
+	n, eof, err := fill(iotest.OneByteReader(strings.NewReader("0123456789")), buf)
+	if n != 10 || eof || err != nil {
+		t.Errorf("a body of exactly the buffer: %d, %v, %v", n, eof, err)
+	}
+	n, eof, err = fill(strings.NewReader("012"), buf)
+	if n != 3 || !eof || err != nil {
+		t.Errorf("a short body: %d, %v, %v", n, eof, err)
+	}
+	// A body that fails with io.ErrUnexpectedEOF has failed; it has not
+	// ended.
+	n, eof, err = fill(io.MultiReader(strings.NewReader("01"), iotest.ErrReader(io.ErrUnexpectedEOF)), buf)
+	if n != 2 || eof || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("a failing body: %d, %v, %v", n, eof, err)
+	}
+	// The data returned with io.EOF counts.
+	n, eof, err = fill(iotest.DataErrReader(strings.NewReader("0123")), buf)
+	if n != 4 || !eof || err != nil {
+		t.Errorf("data with EOF: %d, %v, %v", n, eof, err)
 	}
 }
