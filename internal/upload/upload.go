@@ -172,16 +172,14 @@ func (u *Upload) readHead(threshold, hint int64) error {
 	if hint >= 0 {
 		c = min(hint+1, full)
 	}
-	// chunk returns a buffer of n bytes on its way to full: pooled when
-	// its size is one of the chunks'.
+	// chunk returns a buffer of n bytes on its way to full, which is a
+	// part buffer. The smaller ones are garbage once copied: pooled, they
+	// would stay in the heap, and raise its peak, after the upload.
 	chunk := func(n int64) ([]byte, bool) {
-		switch {
-		case n == full:
+		if n == full {
 			b := getBuffer(n)
 			u.bufs.add(b)
 			return b, true
-		case n >= firstChunk && n <= bigChunk && n&(n-1) == 0:
-			return getBuffer(n), true
 		}
 		return make([]byte, n), false
 	}
@@ -239,10 +237,11 @@ func (u *Upload) readHead(threshold, hint int64) error {
 	}
 	// The head is part 1, and what it holds past p the start of part 2:
 	// head[:p:p] is reused as a part buffer, which never writes there.
+	var past []byte
 	if int64(u.headLen) > u.p {
-		ahead = append(u.head[u.p:u.headLen:u.headLen], ahead...)
+		past = u.head[u.p:u.headLen]
 	}
-	u.body = io.MultiReader(bytes.NewReader(ahead), u.r)
+	u.body = io.MultiReader(bytes.NewReader(past), bytes.NewReader(ahead), u.r)
 	return nil
 }
 
