@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -647,5 +648,47 @@ func TestFill(t *testing.T) {
 	n, eof, err = fill(iotest.DataErrReader(strings.NewReader("0123")), buf)
 	if n != 4 || !eof || err != nil {
 		t.Errorf("data with EOF: %d, %v, %v", n, eof, err)
+	}
+}
+
+// discardTarget takes parts and keeps only their sizes.
+type discardTarget struct {
+	fake
+	sent atomic.Int64
+}
+
+func (d *discardTarget) Part(ctx context.Context, n int, body io.ReadSeeker, size int64) (string, error) {
+	m, err := io.Copy(io.Discard, body)
+	d.sent.Add(m)
+	return fmt.Sprintf("id-%d", n), err
+}
+
+// TestReadAheadInPlace checks that with a threshold above the part size,
+// what the first buffer read past part 1 is sent from where it lies, not
+// copied: the upload allocates the threshold's buffer, Concurrency part
+// buffers and the probing chunks (under 2 MiB), and nothing of the
+// threshold's size again.
+func TestReadAheadInPlace(t *testing.T) {
+	const p, conc, threshold, size = 64 << 10, 2, 8 << 20, 12 << 20
+	body := unsized{io.LimitReader(rand.NewChaCha8([32]byte{9}), size)}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	u, err := Start(t.Context(), body, Plan{Limits: small, PartSize: p, Concurrency: conc, Size: -1}, threshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &discardTarget{}
+	n, err := u.Run(d, func(int64) {})
+	u.Close()
+	runtime.ReadMemStats(&after)
+	if err != nil || n != size || d.sent.Load() != size {
+		t.Fatalf("Run: %d bytes, %d sent, %v", n, d.sent.Load(), err)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	limit := uint64(threshold + conc*p + 3<<20)
+	t.Logf("allocated %.1f MiB", float64(alloc)/(1<<20))
+	if alloc > limit {
+		t.Errorf("the upload allocated %d bytes; want at most %d: the read-ahead was copied", alloc, limit)
 	}
 }
