@@ -139,7 +139,8 @@ func (w write) plan() (engine.Plan, int64) {
 	if w.size >= 0 {
 		w.blockSize = max(w.blockSize, ceilDiv(w.size, int64(blockLimit)))
 	}
-	return engine.Plan{Limits: limits(), PartSize: w.blockSize, Concurrency: w.concurrency, Size: w.size}, w.blockSize
+	// The block buffers are pooled, as they were before the engine.
+	return engine.Plan{Limits: limits(), PartSize: w.blockSize, Concurrency: w.concurrency, Size: w.size, Pooled: true}, w.blockSize
 }
 
 // write reads body and stores it: with one Put Blob when it ends within

@@ -5,13 +5,15 @@ import (
 	"sync"
 )
 
-// buffers hands out one upload's part buffers: at most conc at once. Only
+// buffers hands out one upload's part buffers: at most conc at once, from
+// the pool that uploads share when pooled, else new. Only
 // the goroutine that reads the body takes and drops buffers; the parts'
 // goroutines give them back on free. A buffer too small for the current
 // part size is dropped when it comes back, and a bigger one made.
 type buffers struct {
-	conc int
-	free chan []byte
+	conc   int
+	pooled bool
+	free   chan []byte
 
 	count, maxCount int   // buffers held, and the most ever held at once
 	bytes, maxBytes int64 // their capacity, and the most ever held
@@ -22,8 +24,20 @@ type buffers struct {
 	big []byte
 }
 
-func newBuffers(conc int) *buffers {
-	return &buffers{conc: conc, free: make(chan []byte, conc)}
+func newBuffers(conc int, pooled bool) *buffers {
+	return &buffers{conc: conc, pooled: pooled, free: make(chan []byte, conc)}
+}
+
+// alloc returns a buffer of n bytes, counted as held.
+func (b *buffers) alloc(n int64) []byte {
+	var buf []byte
+	if b.pooled {
+		buf = getBuffer(n)
+	} else {
+		buf = make([]byte, n)
+	}
+	b.add(buf)
+	return buf
 }
 
 // add counts buf as held.
@@ -34,7 +48,7 @@ func (b *buffers) add(buf []byte) {
 	b.maxBytes = max(b.maxBytes, b.bytes)
 }
 
-// drop lets buf go, back to the pool.
+// drop lets buf go, back to the pool if pooled.
 func (b *buffers) drop(buf []byte) {
 	b.count--
 	if b.big != nil && cap(buf) > 0 && &buf[:1][0] == &b.big[0] {
@@ -44,7 +58,9 @@ func (b *buffers) drop(buf []byte) {
 		return
 	}
 	b.bytes -= int64(cap(buf))
-	putBuffer(buf)
+	if b.pooled {
+		putBuffer(buf)
+	}
 }
 
 // get returns a buffer of n bytes: a free one, a new one while fewer than
@@ -57,9 +73,7 @@ func (b *buffers) get(ctx context.Context, n int64) ([]byte, error) {
 		case buf = <-b.free:
 		default:
 			if b.count < b.conc {
-				buf = getBuffer(n)
-				b.add(buf)
-				return buf, nil
+				return b.alloc(n), nil
 			}
 			select {
 			case buf = <-b.free:

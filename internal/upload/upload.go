@@ -10,7 +10,8 @@
 // buffers of the current part size (the first of them larger when the
 // driver's single-request threshold is above the part size), plus, to
 // find out that a body is large, buffers of 64 KiB doubling to 1 MiB that
-// it drops before the first part buffer is filled.
+// it drops before the first part buffer is filled. The part buffers are
+// new for each upload, or, with Plan.Pooled, shared through a pool.
 package upload
 
 import (
@@ -71,6 +72,11 @@ type Plan struct {
 	// Size is the body's size when it says (its Len), else -1. The first
 	// parts are then large enough for MaxParts parts to hold it.
 	Size int64
+	// Pooled makes the part buffers come from, and go back to, a pool
+	// that uploads share (by size), rather than be new for each upload.
+	// The pool saves allocations when uploads follow each other, and
+	// keeps their buffers in the heap for two GC cycles after.
+	Pooled bool
 }
 
 // partSize returns the size of the first parts of a body of size bytes
@@ -117,9 +123,8 @@ type Upload struct {
 	body   io.Reader // what follows head: r, behind the bytes read ahead
 	bufs   *buffers
 
-	head     []byte // the first part's buffer, or the whole body
-	headLen  int
-	headPool bool // head goes back to the pool at Close
+	head    []byte // the first part's buffer, or the whole body
+	headLen int
 	// headCounted: head is a part buffer, counted in bufs. When it is
 	// larger than p (bufs.big), all of it stays counted after head[:p:p]
 	// becomes part 1's buffer, until that is dropped.
@@ -152,7 +157,7 @@ func Start(ctx context.Context, body io.Reader, plan Plan, threshold int64) (*Up
 	}
 	u := &Upload{parent: ctx, lim: plan.Limits, conc: max(plan.Concurrency, 1), p: p, g: plan.Limits.Group(p),
 		r: &ctxio.Reader{Ctx: ctx, R: body}}
-	u.bufs = newBuffers(u.conc)
+	u.bufs = newBuffers(u.conc, plan.Pooled)
 	if err := u.readHead(max(threshold, 0), plan.Size); err != nil {
 		u.Close()
 		if ctx.Err() != nil {
@@ -175,32 +180,27 @@ func (u *Upload) readHead(threshold, hint int64) error {
 	// chunk returns a buffer of n bytes on its way to full, which is a
 	// part buffer. The smaller ones are garbage once copied: pooled, they
 	// would stay in the heap, and raise its peak, after the upload.
-	chunk := func(n int64) ([]byte, bool) {
+	chunk := func(n int64) []byte {
 		if n == full {
-			b := getBuffer(n)
-			u.bufs.add(b)
-			return b, true
+			return u.bufs.alloc(n)
 		}
-		return make([]byte, n), false
+		return make([]byte, n)
 	}
-	buf, pooled := chunk(c)
+	buf := chunk(c)
 	n, eof, err := fill(u.r, buf)
 	for err == nil && !eof && int64(len(buf)) < full {
 		next := full
 		if c := 2 * int64(len(buf)); c <= bigChunk {
 			next = min(c, full)
 		}
-		nb, npooled := chunk(next)
+		nb := chunk(next)
 		copy(nb, buf[:n])
-		if pooled {
-			putBuffer(buf)
-		}
-		buf, pooled = nb, npooled
+		buf = nb
 		var m int
 		m, eof, err = fill(u.r, buf[n:])
 		n += m
 	}
-	u.head, u.headLen, u.headPool, u.headCounted = buf, n, pooled, int64(len(buf)) == full
+	u.head, u.headLen, u.headCounted = buf, n, int64(len(buf)) == full
 	if u.headCounted && full > u.p {
 		u.bufs.big = buf
 	}
@@ -224,13 +224,9 @@ func (u *Upload) readHead(threshold, hint int64) error {
 	if int64(len(buf)) != full {
 		// The body ended past threshold and within a part, in a chunk:
 		// move it to a part buffer.
-		b := getBuffer(full)
-		u.bufs.add(b)
+		b := u.bufs.alloc(full)
 		copy(b, buf[:n])
-		if pooled {
-			putBuffer(buf)
-		}
-		u.head, u.headPool, u.headCounted = b, true, true
+		u.head, u.headCounted = b, true
 		if full > u.p {
 			u.bufs.big = b
 		}
@@ -260,12 +256,8 @@ func (u *Upload) Close() {
 	if u.cancel != nil {
 		u.cancel(nil)
 	}
-	switch {
-	case u.head == nil:
-	case u.headCounted:
+	if u.head != nil && u.headCounted {
 		u.bufs.drop(u.head)
-	case u.headPool:
-		putBuffer(u.head)
 	}
 	u.head = nil
 	u.bufs.drain()

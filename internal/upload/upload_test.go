@@ -176,7 +176,7 @@ func TestStream(t *testing.T) {
 			}
 			data := randomBytes(uint64(i), tt.size)
 			var body io.Reader = unsized{bytes.NewReader(data)}
-			plan := Plan{Limits: lim, PartSize: tt.p, Concurrency: tt.conc, Size: -1}
+			plan := Plan{Limits: lim, PartSize: tt.p, Concurrency: tt.conc, Size: -1, Pooled: i%2 == 0}
 			if tt.known {
 				body, plan.Size = bytes.NewReader(data), tt.size
 			}
@@ -225,20 +225,22 @@ func TestStream(t *testing.T) {
 func TestStreamReusesBuffers(t *testing.T) {
 	const p, conc = 4 << 10, 3
 	data := randomBytes(7, 1000*p)
-	u, err := Start(t.Context(), unsized{bytes.NewReader(data)}, Plan{Limits: small, PartSize: p, Concurrency: conc, Size: -1}, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	f := &fake{}
-	if _, err := u.Run(f, func(int64) {}); err != nil {
-		t.Fatal(err)
-	}
-	if got := f.object(t); !bytes.Equal(got, data) {
-		t.Fatal("other bytes committed")
-	}
-	if st := u.Stats(); st.MaxBuffers != conc || st.MaxBytes != conc*p {
-		t.Errorf("held %d buffers, %d bytes; want %d of %d bytes", st.MaxBuffers, st.MaxBytes, conc, p)
+	for _, pooled := range []bool{false, true} {
+		u, err := Start(t.Context(), unsized{bytes.NewReader(data)}, Plan{Limits: small, PartSize: p, Concurrency: conc, Size: -1, Pooled: pooled}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &fake{}
+		if _, err := u.Run(f, func(int64) {}); err != nil {
+			t.Fatal(err)
+		}
+		u.Close()
+		if got := f.object(t); !bytes.Equal(got, data) {
+			t.Fatal("other bytes committed")
+		}
+		if st := u.Stats(); st.MaxBuffers != conc || st.MaxBytes != conc*p {
+			t.Errorf("pooled %v: held %d buffers, %d bytes; want %d of %d bytes", pooled, st.MaxBuffers, st.MaxBytes, conc, p)
+		}
 	}
 }
 
