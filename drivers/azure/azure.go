@@ -37,8 +37,9 @@
 // objstore.UploadFile passes) is staged as sections read in parallel, with
 // no block buffers at all. Azure allows 50,000 blocks of at most 4000 MiB: for a body whose size is
 // known (it has a Len method) the block size is raised to fit from the
-// start; for a stream of unknown size it doubles every 5,000 blocks (8 MiB
-// blocks reach about 38 TiB), and memory with it. A body past the limit
+// start; for a stream of unknown size it doubles as late as 38 TiB still
+// fits (every 5,018 blocks of 8 MiB), and memory with it; see
+// internal/upload for the rule S3 shares. A body past the limit
 // fails with ErrUnsupported and commits nothing. Block IDs are 16 bytes, 8
 // random per upload and 8 of block number, base64-encoded.
 // Conditions (IfAbsent as If-None-Match: *, IfMatch as If-Match) are

@@ -5,43 +5,27 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"testing/iotest"
 )
 
-func TestBlockSizeAt(t *testing.T) {
+// TestBlockLimits checks Azure's limits with the upload engine's growth
+// rule: 50,000 blocks hold a 38 TiB stream from any block size, the
+// default block size stays for the first 39 GiB (as its 5,000 blocks did
+// before the engine), and 4000 MiB blocks hold Azure's largest blob.
+func TestBlockLimits(t *testing.T) {
 	const mib = 1 << 20
-	tests := []struct {
-		base int64
-		i    int
-		want int64
-	}{
-		{8 * mib, 0, 8 * mib},
-		{8 * mib, 4999, 8 * mib},
-		{8 * mib, 5000, 16 * mib},
-		{8 * mib, 9999, 16 * mib},
-		{8 * mib, 10000, 32 * mib},
-		{8 * mib, 45000, 4000 * mib}, // 8 MiB << 9 is past the limit
-		{8 * mib, 49999, 4000 * mib},
-		{4000 * mib, 0, 4000 * mib},
-		{4000 * mib, 5000, 4000 * mib},
-		{1, 0, 1},
-		{1, 49999, 512},
-	}
-	for _, tt := range tests {
-		if got := blockSizeAt(tt.base, tt.i); got != tt.want {
-			t.Errorf("blockSizeAt(%d, %d) = %d, want %d", tt.base, tt.i, got, tt.want)
+	lim := limits()
+	for _, base := range []int64{1, 1 << 10, mib, 8 * mib, 100 * mib, 4000 * mib} {
+		g := lim.Group(base)
+		if c := lim.Capacity(base, g); c < streamMax {
+			t.Errorf("blocks from %d bytes hold %d bytes, less than %d", base, c, int64(streamMax))
 		}
+		t.Logf("block size %10d: doubles every %5d blocks (after %d MiB)", base, g, int64(g)*base/mib)
 	}
-	// The default block size holds tens of TiB in 50,000 blocks; 4000 MiB
-	// blocks hold Azure's maximum.
-	if got := capacity(8*mib, maxBlocks); got < 38<<40 {
-		t.Errorf("capacity(8 MiB) = %d, want at least 38 TiB", got)
+	if g := lim.Group(8 * mib); int64(g)*8*mib < 39<<30 {
+		t.Errorf("8 MiB blocks double after %d blocks", g)
 	}
-	if got, want := capacity(4000*mib, maxBlocks), int64(maxBlocks)*4000*mib; got != want {
-		t.Errorf("capacity(4000 MiB) = %d, want %d", got, want)
-	}
-	if got := capacity(1<<10, 4); got != 4<<10 {
-		t.Errorf("capacity(1 KiB, 4 blocks) = %d", got)
+	if got, want := int64(lim.MaxParts)*lim.SizeAt(4000*mib, lim.Group(4000*mib), lim.MaxParts), int64(maxBlocks)*4000*mib; got != want {
+		t.Errorf("50,000 blocks of 4000 MiB hold %d, want %d", got, want)
 	}
 }
 
@@ -63,37 +47,6 @@ func TestContentRangeSize(t *testing.T) {
 		if size, ok := contentRangeSize(tt.v); size != tt.size || ok != tt.ok {
 			t.Errorf("contentRangeSize(%q) = %d, %v; want %d, %v", tt.v, size, ok, tt.size, tt.ok)
 		}
-	}
-}
-
-func TestFill(t *testing.T) {
-	buf := make([]byte, 10)
-	// One byte at a time, ending exactly at the buffer's end.
-	n, eof, err := fill(iotest.OneByteReader(strings.NewReader("0123456789")), buf)
-	if n != 10 || eof || err != nil {
-		t.Errorf("a body of exactly the buffer: %d, %v, %v", n, eof, err)
-	}
-	n, eof, err = fill(strings.NewReader("012"), buf)
-	if n != 3 || !eof || err != nil {
-		t.Errorf("a short body: %d, %v, %v", n, eof, err)
-	}
-	// A body that fails with io.ErrUnexpectedEOF has failed; it has not
-	// ended.
-	n, eof, err = fill(io.MultiReader(strings.NewReader("01"), iotest.ErrReader(io.ErrUnexpectedEOF)), buf)
-	if n != 2 || eof || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("a failing body: %d, %v, %v", n, eof, err)
-	}
-	// The data returned with io.EOF counts.
-	n, eof, err = fill(iotest.DataErrReader(strings.NewReader("0123")), buf)
-	if n != 4 || !eof || err != nil {
-		t.Errorf("data with EOF: %d, %v, %v", n, eof, err)
-	}
-}
-
-func TestPrefixReader(t *testing.T) {
-	got, err := io.ReadAll(&prefixReader{b: 'a', r: strings.NewReader("bc")})
-	if string(got) != "abc" || err != nil {
-		t.Errorf("got %q, %v", got, err)
 	}
 }
 

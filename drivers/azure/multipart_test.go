@@ -133,21 +133,31 @@ func TestBlockUploadAzurite(t *testing.T) {
 const smallBuffer = 64 << 10 // the driver's first read
 
 // TestBlockLimitAzurite lowers the block limit and checks that a stream
-// needing more blocks fails clearly and commits nothing.
+// needing more blocks fails clearly and commits nothing. With 4 blocks,
+// the block size doubles with every block to hold as much as it can: 1,
+// 2, 4 and 8 KiB.
 func TestBlockLimitAzurite(t *testing.T) {
 	b := testBackend(t)
 	s := open(t, b.storeURL(t, credName(t, b)), nil)
 	ctx := context.Background()
 	defer azure.SetBlockLimit(4)()
 	const block = 1 << 10
+	const fits = 15 * block
 	opts := &objstore.PutOptions{PartSize: block, Concurrency: 2}
 
 	// Exactly the limit works.
-	if _, err := s.Put(ctx, "fits", unsized{bytes.NewReader(randomBytes(1, 4*block))}, opts); err != nil {
-		t.Fatalf("a body of exactly 4 blocks: %v", err)
+	data := randomBytes(1, fits)
+	if _, err := s.Put(ctx, "fits", unsized{bytes.NewReader(data)}, opts); err != nil {
+		t.Fatalf("a body of exactly 4 growing blocks: %v", err)
+	}
+	if got, _, err := objstore.ReadAll(ctx, s, "fits"); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("the object holds %d other bytes (%v)", len(got), err)
+	}
+	if ids := committedBlocks(t, s, azure.FullKey(s, "fits")); len(ids) != 4 {
+		t.Errorf("%d blocks committed, want 4", len(ids))
 	}
 	// One byte more does not, and leaves nothing.
-	_, err := s.Put(ctx, "too-big", unsized{bytes.NewReader(randomBytes(2, 4*block+1))}, opts)
+	_, err := s.Put(ctx, "too-big", unsized{bytes.NewReader(randomBytes(2, fits+1))}, opts)
 	if !errors.Is(err, objstore.ErrUnsupported) || !strings.Contains(err.Error(), "PartSize") {
 		t.Errorf("a body of 4 blocks and a byte: got %v, want ErrUnsupported naming PartSize", err)
 	}

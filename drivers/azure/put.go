@@ -9,11 +9,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
-	"github.com/objstore-go/objstore"
 	"github.com/objstore-go/objstore/driver"
-	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
 	"github.com/objstore-go/objstore/internal/pipeline"
+	engine "github.com/objstore-go/objstore/internal/upload"
 )
 
 // Put writes body to key. A body no larger than the block size goes in
@@ -53,7 +52,7 @@ func (s *bucket) Put(ctx context.Context, key string, body io.Reader, r driver.P
 		ifMatch:     r.IfMatch,
 		blockSize:   s.opts.BlockSize,
 		concurrency: s.opts.Concurrency,
-		size:        r.Size,
+		size:        -1,
 		prog:        r.Progress,
 	}
 	if r.PartSize > 0 {
@@ -68,8 +67,6 @@ func (s *bucket) Put(ctx context.Context, key string, body io.Reader, r driver.P
 	}
 	if l, ok := body.(interface{ Len() int }); ok {
 		w.size = int64(l.Len())
-	} else {
-		w.size = -1
 	}
 	return s.write(ctx, w, body)
 }
@@ -111,72 +108,61 @@ func (w write) headers() *blob.HTTPHeaders {
 	return &blob.HTTPHeaders{BlobContentType: toPtr(w.contentType)}
 }
 
-// smallBuffer is the first read of every write: most bodies end within
-// it, and a small body never costs a block-sized buffer.
-const smallBuffer = 64 << 10
+// plan returns the upload engine's plan for w, and the largest body sent
+// with one Put Blob: a block. A body whose size is known gets blocks
+// large enough from the start.
+func (w write) plan() (engine.Plan, int64) {
+	if w.size >= 0 {
+		w.blockSize = max(w.blockSize, ceilDiv(w.size, int64(blockLimit)))
+	}
+	// The block buffers are pooled, as they were before the engine.
+	return engine.Plan{Limits: limits(), PartSize: w.blockSize, Concurrency: w.concurrency, Size: w.size, Pooled: true}, w.blockSize
+}
 
 // write reads body and stores it: with one Put Blob when it ends within
-// the block size, else as blocks.
+// the block size, else as blocks staged Concurrency at a time and
+// committed with Put Block List. Memory is at most Concurrency buffers of
+// the current block size. On any failure, the blocks in flight are
+// cancelled, the block list is never committed, and the object stays as
+// it was.
 func (s *bucket) write(ctx context.Context, w write, body io.Reader) (driver.Attrs, error) {
-	if w.size > int64(maxBlocks)*maxBlockSize {
-		return driver.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
-	}
-	if w.size >= 0 {
-		// A known size needs no growth: pick blocks that fit it into the
-		// block limit from the start.
-		w.blockSize = max(w.blockSize, ceilDiv(w.size, maxBlocks))
-	}
-	r := &ctxio.Reader{Ctx: ctx, R: body}
-	first := getBuffer(min(int64(smallBuffer), w.blockSize))
-	n, eof, err := fill(r, first)
+	t := s.blockTarget(ctx, w)
+	plan, threshold := w.plan()
+	up, err := engine.Start(ctx, body, plan, threshold)
 	if err != nil {
-		putBuffer(first)
-		return driver.Attrs{}, failKind(w.op, w.key, nil, err)
+		return driver.Attrs{}, t.Failed(err)
 	}
-	if !eof && int64(len(first)) < w.blockSize {
-		// Not done: move to a block-sized buffer and read on.
-		buf := getBuffer(w.blockSize)
-		copy(buf, first[:n])
-		putBuffer(first)
-		first = buf
-		m, e, err := fill(r, first[n:])
-		if err != nil {
-			putBuffer(first)
-			return driver.Attrs{}, failKind(w.op, w.key, nil, err)
-		}
-		n, eof = n+m, e
+	defer up.Close()
+	if b := up.Bytes(); b != nil {
+		w.prog.Start(int64(len(b)))
+		return s.putBlob(ctx, w, bytes.NewReader(b), int64(len(b)))
 	}
-	if !eof {
-		// The buffer is full; the body may end exactly here.
-		var one [1]byte
-		m, _, err := fill(r, one[:])
-		if err != nil {
-			putBuffer(first)
-			return driver.Attrs{}, failKind(w.op, w.key, nil, err)
-		}
-		if m == 1 {
-			w.prog.Start(w.size)
-			return s.writeBlocks(ctx, w, first, &prefixReader{b: one[0], r: r})
-		}
+	w.prog.Start(w.size)
+	_, err = up.Run(t, w.prog.Add)
+	if maxLiveHook != nil {
+		maxLiveHook(up.Stats().MaxBuffers)
 	}
-	defer putBuffer(first)
-	w.prog.Start(int64(n))
-	return s.putBlob(ctx, w, bytes.NewReader(first[:n]), int64(n))
+	if err != nil {
+		return driver.Attrs{}, err
+	}
+	return t.a, nil
 }
 
 // writeAt stores the w.size bytes of body, read with ReadAt: with one Put
-// Blob when they fit in a block, else as blocks.
+// Blob when they fit in a block, else as blocks, each a section of body
+// read as it is sent (see engine.Sections).
 func (s *bucket) writeAt(ctx context.Context, w write, r io.ReaderAt) (driver.Attrs, error) {
-	if w.size > int64(maxBlocks)*maxBlockSize {
-		return driver.Attrs{}, failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(w.size))
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	body := parts.NewBody(r, cancel)
-	w.blockSize = max(w.blockSize, ceilDiv(w.size, maxBlocks))
+	plan, threshold := w.plan()
 	w.prog.Start(w.size)
-	if w.size > w.blockSize {
-		return s.writeBlocksAt(ctx, w, body)
+	if w.size > threshold {
+		t := s.blockTarget(ctx, w)
+		if err := engine.Sections(ctx, t, body, w.size, plan, w.prog.Add); err != nil {
+			return driver.Attrs{}, err
+		}
+		return t.a, nil
 	}
 	a, err := s.putBlob(ctx, w, io.NewSectionReader(body, 0, w.size), w.size)
 	if err != nil {
@@ -223,38 +209,6 @@ func (w write) attrs(size int64, etag *azcore.ETag, lastModified, date *time.Tim
 		ContentType: w.contentType,
 		Metadata:    driver.NormalizeMetadata(w.metadata),
 	}
-}
-
-// prefixReader serves one byte, then r.
-type prefixReader struct {
-	b    byte
-	done bool
-	r    io.Reader
-}
-
-func (p *prefixReader) Read(buf []byte) (int, error) {
-	if !p.done && len(buf) > 0 {
-		buf[0] = p.b
-		p.done = true
-		return 1, nil
-	}
-	return p.r.Read(buf)
-}
-
-// fill reads into buf until it is full or the body ends. eof reports the
-// end of the body (io.EOF, exactly); err is any other failure of the body.
-func fill(r io.Reader, buf []byte) (n int, eof bool, err error) {
-	for n < len(buf) {
-		m, err := r.Read(buf[n:])
-		n += m
-		switch {
-		case err == io.EOF:
-			return n, true, nil
-		case err != nil:
-			return n, false, err
-		}
-	}
-	return n, false, nil
 }
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }

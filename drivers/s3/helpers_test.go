@@ -165,9 +165,10 @@ type recorder struct {
 	next http.RoundTripper
 
 	mu       sync.Mutex
-	ops      []string // the operations, in order
-	sent     int64    // request body bytes
-	received int64    // response body bytes
+	ops      []string         // the operations, in order
+	status   map[string][]int // each operation's response statuses, 0 for none
+	sent     int64            // request body bytes
+	received int64            // response body bytes
 	// tamper, if set, may change a response before the SDK sees it.
 	tamper func(req *http.Request, resp *http.Response)
 	// fail, if set and true for a request, answers it with a 503 that asks
@@ -200,6 +201,16 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = &countingBody{ReadCloser: req.Body, n: r.add(&r.sent)}
 	}
 	resp, err := r.next.RoundTrip(req)
+	code := 0
+	if err == nil {
+		code = resp.StatusCode
+	}
+	r.mu.Lock()
+	if r.status == nil {
+		r.status = map[string][]int{}
+	}
+	r.status[op] = append(r.status[op], code)
+	r.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +232,7 @@ func (r *recorder) add(total *int64) func(int) {
 // reset forgets what was recorded so far.
 func (r *recorder) reset() {
 	r.mu.Lock()
-	r.ops, r.sent, r.received = nil, 0, 0
+	r.ops, r.sent, r.received, r.status = nil, 0, 0, nil
 	r.mu.Unlock()
 }
 
@@ -279,4 +290,12 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n(n)
 	return n, err
+}
+
+// statuses returns the response statuses op got, in order (0: no
+// response).
+func (r *recorder) statuses(op string) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int(nil), r.status[op]...)
 }

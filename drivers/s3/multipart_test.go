@@ -14,12 +14,16 @@ import (
 	"github.com/objstore-go/objstore"
 )
 
+// TestPartSchedule checks S3's limits with the upload engine's growth
+// rule: from any part size, 10,000 parts hold a 5 TiB stream, and the
+// default part size stays for the first 7 GiB or so.
 func TestPartSchedule(t *testing.T) {
+	lim := limits()
 	for _, p := range []int64{minPartSize, 8 << 20, 16 << 20, 100 << 20, 500 << 20, 600 << 20, maxPartSize} {
-		g := growthGroup(p, maxParts)
+		g := lim.Group(p)
 		var total, prev int64
 		for n := 1; n <= maxParts; n++ {
-			size := partSizeAt(p, g, n)
+			size := lim.SizeAt(p, g, n)
 			switch {
 			case n <= g && size != p:
 				t.Fatalf("part size %d: part %d of the first %d is %d bytes", p, n, g, size)
@@ -32,14 +36,9 @@ func TestPartSchedule(t *testing.T) {
 		if total < maxObjectSize {
 			t.Errorf("part size %d: %d parts hold %d bytes, less than 5 TiB", p, maxParts, total)
 		}
-		if g < maxParts && capacity(p, g+1, maxParts) >= maxObjectSize {
-			t.Errorf("part size %d: the size doubles every %d parts, but every %d would do", p, g, g+1)
-		}
 		t.Logf("part size %4d MiB: doubles every %5d parts (after %d GiB)", p>>20, g, int64(g)*p>>30)
 	}
-	// At the default part size, the first 8 GB or so stream at constant
-	// memory.
-	if g := growthGroup(defaultPart, maxParts); int64(g)*defaultPart < 7<<30 {
+	if g := lim.Group(defaultPart); int64(g)*defaultPart < 7<<30 {
 		t.Errorf("the default part size doubles after %d parts", g)
 	}
 }
@@ -165,8 +164,12 @@ func testPutAborts(t *testing.T) {
 			if n := len(pendingUploads(t, s, key)); n != 0 {
 				t.Errorf("%d uploads are in progress after the failed Put; want it aborted", n)
 			}
-			if n := rec.count("AbortMultipartUpload"); n != 1 {
-				t.Errorf("%d AbortMultipartUpload requests; want 1", n)
+			// One abort: one request the server accepts. A server still
+			// busy with the part the failure cut may refuse it once with
+			// a 5xx (versitygw answers 500), which the pipeline retries;
+			// a second abort of the library's own would be a second 2xx.
+			if st := rec.statuses("AbortMultipartUpload"); !oneAccepted(st) {
+				t.Errorf("AbortMultipartUpload answered %v; want one 2xx, after retried 5xx answers if any", st)
 			}
 			got, _, err := objstore.ReadAll(t.Context(), s, key)
 			switch {
@@ -246,4 +249,18 @@ func testPutMemory(t *testing.T) {
 	if alloc > limit {
 		t.Errorf("the upload allocated %d bytes; want at most %d: part buffers should be reused", alloc, limit)
 	}
+}
+
+// oneAccepted reports whether statuses end with the only 2xx, every one
+// before it a 5xx that the pipeline retries.
+func oneAccepted(statuses []int) bool {
+	if len(statuses) == 0 || statuses[len(statuses)-1]/100 != 2 {
+		return false
+	}
+	for _, c := range statuses[:len(statuses)-1] {
+		if c/100 != 5 {
+			return false
+		}
+	}
+	return true
 }

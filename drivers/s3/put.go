@@ -3,12 +3,12 @@ package s3
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -17,6 +17,7 @@ import (
 	"github.com/objstore-go/objstore/internal/ctxio"
 	"github.com/objstore-go/objstore/internal/parts"
 	"github.com/objstore-go/objstore/internal/pipeline"
+	engine "github.com/objstore-go/objstore/internal/upload"
 )
 
 // Put writes body to key. A body of up to MultipartThreshold bytes (the
@@ -51,54 +52,54 @@ import (
 func (s *bucket) Put(ctx context.Context, key string, body io.Reader, r driver.PutRequest) (driver.Attrs, error) {
 	o := objstore.PutOptions{ContentType: r.ContentType, Metadata: r.Metadata, IfAbsent: r.IfAbsent, IfMatch: r.IfMatch,
 		PartSize: r.PartSize, Concurrency: r.Concurrency}
-	plan := s.plan(&o)
+	plan, threshold := s.plan(&o)
 	if ra, size, ok := driver.ReaderAtBody(body); ok {
-		return s.putAt(ctx, key, key, ra, size, &o, &plan, r.Progress)
+		return s.putAt(ctx, key, key, ra, size, &o, plan, threshold, r.Progress)
 	}
-	return s.putStream(ctx, key, key, body, &o, &plan, r.Progress)
+	return s.putStream(ctx, key, key, body, &o, plan, threshold, r.Progress)
 }
 
-// putStream writes a body read in order: into memory up to the threshold,
-// then as a multipart upload of part buffers.
-func (s *bucket) putStream(ctx context.Context, key, full string, body io.Reader, o *objstore.PutOptions, plan *uploadPlan, prog driver.Progress) (driver.Attrs, error) {
-	r := &ctxio.Reader{Ctx: ctx, R: body}
-	hint := sizeHint(body)
-	first, whole, err := readFirst(r, plan.threshold, hint)
+// putStream writes a body read in order: with one PutObject when it ends
+// within threshold bytes, else as a multipart upload of part buffers.
+func (s *bucket) putStream(ctx context.Context, key, full string, body io.Reader, o *objstore.PutOptions, plan engine.Plan, threshold int64, prog driver.Progress) (driver.Attrs, error) {
+	plan.Size = sizeHint(body)
+	up, err := engine.Start(ctx, body, plan, threshold)
 	if err != nil {
-		return driver.Attrs{}, &driver.Error{Err: err}
+		var tl *engine.TooLargeError
+		kind := error(nil)
+		if errors.As(err, &tl) {
+			kind = objstore.ErrInvalidArgument
+		}
+		return driver.Attrs{}, &driver.Error{Kind: kind, Err: err}
 	}
-	if whole {
-		size := int64(len(first))
+	defer up.Close()
+	if b := up.Bytes(); b != nil {
+		size := int64(len(b))
 		prog.Start(size)
-		return s.putObject(ctx, key, full, bytes.NewReader(first), size, o, prog)
+		return s.putObject(ctx, key, full, bytes.NewReader(b), size, o, prog)
 	}
-	prog.Start(hint)
-	return s.putMultipart(ctx, key, full, o, func(ctx context.Context, up *upload) ([]types.CompletedPart, int64, error) {
-		return up.sendParts(ctx, first, r, plan, prog)
+	prog.Start(plan.Size)
+	return s.putMultipart(ctx, key, full, o, func(t *putTarget) (int64, error) {
+		return up.Run(t, prog.Add)
 	})
 }
 
 // putAt writes the size bytes of body, read with ReadAt: with one
 // PutObject up to the threshold, else as a multipart upload of sections.
-func (s *bucket) putAt(ctx context.Context, key, full string, r io.ReaderAt, size int64, o *objstore.PutOptions, plan *uploadPlan, prog driver.Progress) (driver.Attrs, error) {
+func (s *bucket) putAt(ctx context.Context, key, full string, r io.ReaderAt, size int64, o *objstore.PutOptions, plan engine.Plan, threshold int64, prog driver.Progress) (driver.Attrs, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	body := parts.NewBody(r, cancel)
 	prog.Start(size)
-	if size <= plan.threshold {
+	if size <= threshold {
 		a, err := s.putObject(ctx, key, full, io.NewSectionReader(body, 0, size), size, o, prog)
 		if err != nil {
 			return driver.Attrs{}, body.Failed(Scheme, "put", key, err)
 		}
 		return a, nil
 	}
-	partSize := max(plan.partSize, (size+int64(maxParts)-1)/int64(maxParts))
-	if partSize > maxPartSize {
-		return driver.Attrs{}, &driver.Error{Kind: objstore.ErrInvalidArgument,
-			Err: errTooLarge{maxParts}}
-	}
-	return s.putMultipart(ctx, key, full, o, func(ctx context.Context, up *upload) ([]types.CompletedPart, int64, error) {
-		return up.sendPartsAt(ctx, body, size, partSize, plan.conc, prog)
+	return s.putMultipart(ctx, key, full, o, func(t *putTarget) (int64, error) {
+		return size, engine.Sections(ctx, t, body, size, plan, prog.Add)
 	})
 }
 
@@ -200,46 +201,4 @@ func sizeHint(body io.Reader) int64 {
 		return int64(l.Len())
 	}
 	return -1
-}
-
-// A body of unknown size is read into a buffer that starts at firstChunk
-// bytes and doubles up to bigChunk; past that it is grown to its limit at
-// once, so that finding out that a body is large costs under 2×bigChunk
-// bytes besides the buffer that becomes the first part.
-const (
-	firstChunk = 64 << 10
-	bigChunk   = 1 << 20
-)
-
-// readFirst reads up to limit+1 bytes of r. whole reports that r ended
-// within limit bytes, which are then all of it. hint, when not negative,
-// is the size r is expected to have.
-func readFirst(r io.Reader, limit, hint int64) (buf []byte, whole bool, err error) {
-	c := min(int64(firstChunk), limit+1)
-	if hint >= 0 {
-		c = min(hint+1, limit+1)
-	}
-	buf = make([]byte, 0, c)
-	for {
-		if len(buf) == cap(buf) {
-			if int64(len(buf)) > limit {
-				return buf, false, nil
-			}
-			next := limit + 1
-			if c := 2 * int64(cap(buf)); c <= bigChunk {
-				next = min(c, next)
-			}
-			grown := make([]byte, len(buf), next)
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		switch {
-		case err == io.EOF:
-			return buf, true, nil
-		case err != nil:
-			return nil, false, err
-		}
-	}
 }
