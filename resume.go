@@ -19,14 +19,14 @@ import (
 // or not.
 const maxResumes = 3
 
-// reopenFunc is for drivers: it sends a GET for the length bytes of the
+// reopenFunc sends a GET for the length bytes of the
 // object starting at offset, pinned to etag with If-Match, and returns the
 // body of exactly those bytes. length is at least 1. When the object no
 // longer has that ETag it returns an *Error of class ErrPrecondition; any
 // other failure is returned as the driver would return it from Get.
 type reopenFunc func(ctx context.Context, offset, length int64, etag string) (io.ReadCloser, error)
 
-// newResumableReader is for drivers: like [NewReader], it returns a Reader
+// newResumableReader is for the portable store: like [NewReader], it returns a Reader
 // that serves body as the bytes [offset, offset+length) of the object
 // described by attrs and insists on exactly length bytes. In addition, when
 // body fails midway with a network error (see below), the Reader closes it

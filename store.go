@@ -198,8 +198,9 @@ type Reader struct {
 	resume *resumer
 }
 
-// NewReader is for drivers: it returns a Reader that serves body as the bytes
-// [offset, offset+length) of the object described by attrs. The Reader
+// NewReader is for Store wrappers and test doubles: it returns a Reader
+// that serves body as the bytes [offset, offset+length) of the object
+// described by attrs. The Reader
 // checks that body yields exactly length bytes and reports a short body as
 // io.ErrUnexpectedEOF.
 func NewReader(body io.ReadCloser, attrs Attrs, offset, length int64) *Reader {

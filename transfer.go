@@ -9,7 +9,7 @@ import (
 // progress callback, besides the first call and the last.
 const progressStep = 1 << 20
 
-// progress is for drivers, and for DownloadFile: it turns the bytes a
+// progress is for the portable store and DownloadFile: it turns the bytes a
 // transfer moves into calls of the caller's progress callback
 // (PutOptions.Progress, CopyOptions.Progress, DownloadOptions.Progress)
 // that keep rule P8 of docs/SEMANTICS.md:

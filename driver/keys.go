@@ -54,8 +54,8 @@ func CheckKeyMode(m KeyMode) string {
 
 // KeyRules describe the keys a backend can address: the keys Stat, Get,
 // Delete and Copy's src accept, and in KeysNative mode the keys Put and
-// Copy's dst accept. Each driver sets the rules of its backend in its
-// Namespace; the validator applies them. Every backend's keys are valid
+// Copy's dst accept. Each driver gives the rules of its backend in its
+// Info; the portable store's validator applies them. Every backend's keys are valid
 // UTF-8 without NUL and at least one byte long. The zero value (MaxLen 0)
 // addresses exactly the portable keys of rule K1, for a driver that does
 // not say what its backend holds.
