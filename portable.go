@@ -39,12 +39,11 @@ func NewStore(b driver.Bucket, urlPath string) (Store, error) {
 
 // portable is the Store over a driver.Bucket.
 type portable struct {
-	b          driver.Bucket
-	ns         namespace
-	noCondGet  bool              // driver.Info.NoConditionalGet
-	filterList bool              // driver.Info.ListsUnaddressable
-	ops        driver.Operations // nil when the driver has none
-	closed     atomic.Bool
+	b         driver.Bucket
+	ns        namespace
+	noCondGet bool              // driver.Info.NoConditionalGet
+	ops       driver.Operations // nil when the driver has none
+	closed    atomic.Bool
 }
 
 var errClosed = errors.New("the store is closed")
@@ -76,8 +75,8 @@ func (s *portable) start(ctx context.Context, op, key, full string) (context.Con
 
 func noEnd(err error) error { return err }
 
-// fail turns a driver's error into the *Error of op on key (rule E1). An
-// *Error passes through, with the caller's key when it has none.
+// fail turns a driver's error into the *Error of op on key (rule E1), as
+// wrapError does.
 func (s *portable) fail(op, key string, err error) error {
 	return wrapError(s.ns.Driver, op, key, err)
 }
