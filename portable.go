@@ -205,11 +205,13 @@ func (s *portable) Get(ctx context.Context, key string, opts *GetOptions) (_ *Re
 		obj.Body.Close()
 		return nil, err
 	}
-	var reopen reopenFunc
-	if !s.noCondGet {
-		reopen = s.reopen(key, full)
+	r := newResumableReader(ctx, s.ns.Driver, obj.Body, attrs, off, n, nil)
+	if !s.noCondGet && attrs.ETag != "" {
+		// The reopen function is made at the first failure, if any: a
+		// closure per Get would cost an allocation most reads never use.
+		r.rctx, r.src, r.full = ctx, s, full
 	}
-	return newResumableReader(ctx, s.ns.Driver, obj.Body, attrs, off, n, reopen), nil
+	return r, nil
 }
 
 // served checks that a driver's read carries exactly the bytes [off,

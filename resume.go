@@ -68,6 +68,9 @@ func newResumableReader(ctx context.Context, driver string, body io.ReadCloser, 
 // resumer returns the state of r's resumptions, made on first use from
 // the budget r's context carries.
 func (r *Reader) resumer() *resumer {
+	if r.reopen == nil && r.src != nil {
+		r.reopen = r.src.reopen(r.Attrs.Key, r.full)
+	}
 	if r.resume == nil {
 		n, ok := budget.Resumes(r.rctx)
 		if !ok {

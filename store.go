@@ -195,6 +195,8 @@ type Reader struct {
 	drv    string
 	rctx   context.Context
 	reopen reopenFunc
+	src    *portable // with full: reopen is src.reopen(Attrs.Key, full), made when needed
+	full   string
 	resume *resumer
 }
 
@@ -235,7 +237,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		if err == nil && r.read == r.Length {
 			err = io.EOF
 		}
-		if err == nil || err == io.EOF || r.reopen == nil {
+		if err == nil || err == io.EOF || r.reopen == nil && r.src == nil {
 			return n, err
 		}
 		if r.read == r.Length {
