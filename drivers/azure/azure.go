@@ -40,7 +40,7 @@
 // start; for a stream of unknown size it doubles as late as 38 TiB still
 // fits (every 5,018 blocks of 8 MiB), and memory with it; see
 // internal/upload for the rule S3 shares. A body past the limit
-// fails with ErrUnsupported and commits nothing. Block IDs are 16 bytes, 8
+// fails with ErrInvalidArgument, as on S3, and commits nothing. Block IDs are 16 bytes, 8
 // random per upload and 8 of block number, base64-encoded.
 // Conditions (IfAbsent as If-None-Match: *, IfMatch as If-Match) are
 // sent on the Put Blob or on the Put Block List, so the check and the

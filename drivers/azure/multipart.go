@@ -107,9 +107,9 @@ func (t *blockTarget) Failed(cause error) error {
 	var de *driver.Error
 	switch {
 	case errors.As(cause, &tl) && tl.Size >= 0:
-		return failKind(w.op, w.key, objstore.ErrUnsupported, errTooLarge(tl.Size))
+		return failKind(w.op, w.key, objstore.ErrInvalidArgument, errTooLarge(tl.Size))
 	case errors.As(cause, &tl):
-		return failKind(w.op, w.key, objstore.ErrUnsupported, fmt.Errorf(
+		return failKind(w.op, w.key, objstore.ErrInvalidArgument, fmt.Errorf(
 			"the body is longer than the %d bytes that %d blocks hold when they start at %d bytes; "+
 				"set PutOptions.PartSize larger, or pass a body whose Len is known", tl.Capacity, tl.MaxParts, tl.PartSize))
 	case errors.As(cause, &be):
