@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/objstore-go/objstore/driver"
 )
 
 // OpenFunc opens a Store from a URL whose scheme it was registered for.
@@ -76,18 +78,8 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 			Err:  fmt.Errorf("no driver is registered for scheme %q", u.Scheme),
 			Hint: "registered schemes: " + strings.Join(Schemes(), ", ") + "; import a driver package, for example _ \"github.com/objstore-go/objstore/drivers/s3\""}
 	}
-	if u.User != nil {
-		return nil, &Error{Driver: u.Scheme, Op: "open", Kind: ErrInvalidArgument,
-			Err:  errors.New("the URL carries user information"),
-			Hint: "never put credentials in a store URL; see the driver's documentation for how it finds credentials"}
-	}
-	if u.Opaque != "" {
-		return nil, &Error{Driver: u.Scheme, Op: "open", Kind: ErrInvalidArgument,
-			Err: fmt.Errorf("the URL is opaque; write %s://name/prefix", u.Scheme)}
-	}
-	if u.Fragment != "" {
-		return nil, &Error{Driver: u.Scheme, Op: "open", Kind: ErrInvalidArgument,
-			Err: errors.New("the URL has a fragment (#...); a store URL has none")}
+	if err := driver.CheckURL(u); err != nil {
+		return nil, wrapError(u.Scheme, "open", "", err)
 	}
 	s, err := open(ctx, u)
 	if err != nil {

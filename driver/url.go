@@ -64,3 +64,20 @@ func ParseBool(name, v string) (bool, error) {
 	}
 	return false, Errorf(ErrInvalidArgument, fmt.Sprintf("URL parameter %s=%q is not a boolean; use true or false", name, v))
 }
+
+// CheckURL refuses a store URL of a shape no driver opens: one with user
+// information (rule U4: no credentials in a URL), an opaque one, or one
+// with a fragment. objstore.Open checks it before any driver sees the
+// URL; a driver's own OpenURL for callers that skip Open checks it too.
+func CheckURL(u *url.URL) *Error {
+	switch {
+	case u.User != nil:
+		return &Error{Kind: ErrInvalidArgument, Err: fmt.Errorf("the URL carries user information"),
+			Hint: "never put credentials in a store URL; see the driver's documentation for how it finds credentials"}
+	case u.Opaque != "":
+		return Errorf(ErrInvalidArgument, fmt.Sprintf("the URL is opaque; write %s://name/prefix", u.Scheme))
+	case u.Fragment != "":
+		return Errorf(ErrInvalidArgument, "the URL has a fragment (#...); a store URL has none")
+	}
+	return nil
+}

@@ -87,13 +87,12 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 	switch {
 	case u.Scheme != Scheme:
 		return nil, invalid(fmt.Sprintf("the URL's scheme is %q; this driver opens %s:// URLs", u.Scheme, Scheme))
-	case u.User != nil:
-		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: objstore.ErrInvalidArgument,
-			Err: errors.New("the URL carries user information"), Hint: credentialHint}
-	case u.Opaque != "":
-		return nil, invalid("the URL is opaque; write azblob://container/prefix")
-	case u.Fragment != "":
-		return nil, invalid("the URL has a fragment (#...); a store URL has none")
+	}
+	if err := driver.CheckURL(u); err != nil {
+		if u.User != nil {
+			err.Hint = credentialHint
+		}
+		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: err.Kind, Err: err.Err, Hint: err.Hint}
 	}
 	s, err := openURL(ctx, u, opts)
 	if err != nil {

@@ -98,6 +98,12 @@ func chainHint(profile string) string {
 // bucket or wrong credentials show on the first operation.
 func OpenURL(ctx context.Context, u *url.URL, opts *Options) (*Store, error) {
 	fail := func(msg string) (*Store, error) { return nil, invalid(msg) }
+	if err := driver.CheckURL(u); err != nil {
+		if u.User != nil {
+			err.Hint = credentialHint
+		}
+		return nil, &objstore.Error{Driver: Scheme, Op: "open", Kind: err.Kind, Err: err.Err, Hint: err.Hint}
+	}
 	q, err := driver.Query(u, append(slices.Clip(urlParams), pipeline.Params...), credentialHint)
 	if err != nil {
 		return nil, err

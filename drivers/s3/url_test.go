@@ -285,3 +285,19 @@ func TestKeyRules(t *testing.T) {
 		t.Errorf("keys=yes: %v, want ErrInvalidArgument", err)
 	}
 }
+
+// TestOpenURLShape: s3.OpenURL, which apps may call without objstore.Open,
+// refuses the URLs Open refuses: user information (a secret in the URL),
+// a fragment, an opaque URL.
+func TestOpenURLShape(t *testing.T) {
+	for _, raw := range []string{"s3://AKIA:secret@bucket?region=us-east-1", "s3://bucket/p?region=us-east-1#frag", "s3:bucket"} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = OpenURL(t.Context(), u, nil)
+		if !errors.Is(err, objstore.ErrInvalidArgument) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("OpenURL(%q) = %v; want ErrInvalidArgument that does not repeat the secret", raw, err)
+		}
+	}
+}
