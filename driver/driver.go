@@ -8,12 +8,13 @@
 //   - the closed check, and a done context;
 //   - progress callbacks;
 //   - error wrapping with driver, operation and key, and the conditional
-//     remapping (a Copy's missing src is ErrNotFound, not ErrPrecondition);
+//     remapping (a 412 under IfAbsent is ErrExists; a missing key under a
+//     Put's IfMatch is ErrPrecondition);
 //   - a Delete of a missing key returning nil;
 //   - resuming a broken read, pinned to the ETag, and failing with
 //     ErrPrecondition when the object changed;
-//   - the listing guards (byte order, repeated tokens, empty pages,
-//     StartAfter, the store's prefix);
+//   - the listing guards (byte order, a token that comes back, empty
+//     pages, StartAfter, the store's prefix);
 //   - the check that a read carries exactly the bytes asked for.
 //
 // A driver translates each primitive into its SDK's calls and classifies
