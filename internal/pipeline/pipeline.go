@@ -222,20 +222,3 @@ func (p *Pipeline) logFailure(ctx context.Context, o *op, err error) {
 		p.log.WarnContext(ctx, "objstore: operation failed", attrs...)
 	}
 }
-
-// Yield wraps the yield of a List whose operation end finishes: an error
-// is yielded last, so the operation ends first and the error carries its
-// attempts. finish, to defer, ends an operation that yielded no error.
-func Yield[T any](yield func(T, error) bool, end func(error) error) (_ func(T, error) bool, finish func()) {
-	ended := false
-	return func(v T, err error) bool {
-			if err != nil {
-				ended, err = true, end(err)
-			}
-			return yield(v, err)
-		}, func() {
-			if !ended {
-				end(nil)
-			}
-		}
-}
